@@ -1,0 +1,790 @@
+"""Dagonizer: registries, execute/resume, hooks, and the Trio shell that runs placements.
+
+A run moves one state through its DAG a placement at a time (a
+:class:`~dagon_actors._progress.Frame` per DAG level). Every placement runs
+under the run's cancel scope (abort, deadline); a node with its own timeout
+gets a scope of its own; composite placements (scatter, parallel) own a
+nursery, and no task outlives the placement that started it. Embedded
+children run in the parent's task, so an abort reaches them at any depth.
+
+A node that raises is contained at one point (:meth:`Dagonizer._run_node`):
+its exception becomes an error record on the state, and the placement's
+kind decides what follows (DESIGN.md "Nodes").
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+import trio
+
+from dagon_actors import _clock
+from dagon_actors._abort import AbortSignal
+from dagon_actors._dag import (
+    DAG,
+    EmbeddedDAGNode,
+    ParallelNode,
+    PhaseNode,
+    ScatterNode,
+    SingleNode,
+    TerminalNode,
+)
+from dagon_actors._errors import DAGError, ExecutionError, NodeTimeoutError, ValidationError
+from dagon_actors._node import NodeContext, NodeOutput, node_outputs
+from dagon_actors._paths import PathError, get_path, set_path
+from dagon_actors._progress import EmbeddedProgress, Frame, ParallelProgress
+from dagon_actors._records import NodeEvent
+from dagon_actors._state import ErrorRecord, LifecycleVariant, NodeStateBase
+from dagon_actors._validate import BUILTIN_REDUCERS, validate
+
+if TYPE_CHECKING:
+    from dagon_actors._execution import Execution
+    from dagon_actors._gather import GatherRecord
+    from dagon_actors._records import ExecutionResult
+
+__all__ = ["Dagonizer", "PlacementFailure", "Run"]
+
+StateT = TypeVar("StateT", bound=NodeStateBase)
+ServicesT = TypeVar("ServicesT")
+
+Reducer = Callable[[Sequence["GatherRecord"]], str]
+
+
+class PlacementFailure(Exception):
+    """Internal: a placement failed; the run stops with the cursor on it.
+
+    ``record`` is already on the state (and reported to ``on_error``).
+    ``timed_out`` marks a node timeout, reported as ``interrupted_at``.
+    """
+
+    def __init__(self, record: ErrorRecord, *, timed_out: bool = False) -> None:
+        super().__init__(record.message)
+        self.record = record
+        self.timed_out = timed_out
+
+
+class Run:
+    """Internal: what every level of one top-level run shares."""
+
+    __slots__ = ("events", "signal", "timeout_record")
+
+    def __init__(self, signal: AbortSignal, *, collect: bool) -> None:
+        self.signal = signal
+        # Events are only built when someone iterates the execution.
+        self.events: list[NodeEvent] | None = [] if collect else None
+        # A node timeout at top level, surfaced as interrupted_at.
+        self.timeout_record: ErrorRecord | None = None
+
+
+class Dagonizer(Generic[StateT, ServicesT]):
+    """The dispatcher: registries, :meth:`execute` / :meth:`resume`, and hooks.
+
+    ``services`` is handed, as the same object, to every node of every run
+    (embedded children and scatter clones included); the engine never looks
+    inside it. ``max_steps`` bounds the placements one run of one DAG level
+    may execute. ``post_phase_timeout`` bounds each post phase.
+
+    Extend it to observe runs: override the plain (not async) hook methods
+    :meth:`on_flow_start`, :meth:`on_flow_end`, :meth:`on_node_start`,
+    :meth:`on_node_end` and :meth:`on_error`. A hook that raises becomes a
+    warning on the state.
+    """
+
+    def __init__(
+        self,
+        *,
+        services: ServicesT = None,
+        max_steps: int = 10_000,
+        post_phase_timeout: float = 5.0,
+    ) -> None:
+        if max_steps < 1:
+            raise ValidationError(f"max_steps must be at least 1, got {max_steps}")
+        if post_phase_timeout <= 0:
+            raise ValidationError(f"post_phase_timeout must be positive, got {post_phase_timeout}")
+        self.services = services
+        self.max_steps = max_steps
+        self.post_phase_timeout = post_phase_timeout
+        self._nodes: dict[str, Any] = {}
+        self._dags: dict[str, DAG] = {}
+        self._reducers: dict[str, tuple[Reducer | None, frozenset[str]]] = {
+            name: (None, verdicts) for name, verdicts in BUILTIN_REDUCERS.items()
+        }
+        cls = type(self)
+        # Skip the call entirely for hooks a subclass did not override.
+        self._hook_node_start = cls.on_node_start is not Dagonizer.on_node_start
+        self._hook_node_end = cls.on_node_end is not Dagonizer.on_node_end
+        self._hook_error = cls.on_error is not Dagonizer.on_error
+
+    # -- registries -------------------------------------------------------------
+
+    def register_node(self, node: Any) -> None:
+        """Make ``node`` available by its name to DAGs registered later.
+
+        Raises:
+            ValidationError: another object already holds the name, or the
+                object is not a node.
+        """
+        name = getattr(node, "name", None)
+        if not isinstance(name, str) or not callable(getattr(node, "execute", None)):
+            raise ValidationError(f"{node!r} is not a node (needs name, outputs, execute)")
+        outputs = getattr(node, "outputs", None)
+        if outputs is None or isinstance(outputs, str):
+            raise ValidationError(f"node {name!r}: outputs must be a sequence of names")
+        known = self._nodes.get(name)
+        if known is not None and known is not node:
+            raise ValidationError(f"a different node is already registered as {name!r}")
+        self._nodes[name] = node
+
+    def register_dag(self, dag: DAG) -> None:
+        """Validate ``dag`` against the registry and register it with its node objects.
+
+        Raises:
+            ValidationError: one error listing every finding (unknown node
+                names, unrouted outputs or verdicts, ...), or a name clash.
+        """
+        clashes = [
+            f"{dag.name}.<nodes>: a different node is already registered as {name!r}"
+            for name, obj in dag.nodes.items()
+            if name in self._nodes and self._nodes[name] is not obj
+        ]
+        known = self._dags.get(dag.name)
+        if known is not None and known != dag:
+            clashes.append(f"{dag.name}.<dag>: a different DAG is already registered as this name")
+        if clashes:
+            raise ValidationError.from_findings(dag.name, clashes)
+
+        def outputs_of(name: str) -> Sequence[str] | None:
+            obj = dag.nodes.get(name, self._nodes.get(name))
+            return None if obj is None else node_outputs(obj)
+
+        reducers = {name: verdicts for name, (_, verdicts) in self._reducers.items()}
+        checked = validate(dag, outputs_of, strict_names=True, reducers=reducers)
+        for obj in dag.nodes.values():
+            self.register_node(obj)
+        self._dags[dag.name] = checked
+
+    def register_reducer(
+        self, name: str, fn: Callable[[Sequence[GatherRecord]], str], verdicts: Iterable[str]
+    ) -> None:
+        """Add a scatter reducer: ``fn(records) -> verdict``, one of ``verdicts``.
+
+        ``records`` are the scatter's :class:`GatherRecord` objects in source
+        order. ``verdicts`` is used to check that DAGs route every verdict.
+        """
+        verdict_set = frozenset(verdicts)
+        if not verdict_set:
+            raise ValidationError(f"reducer {name!r} declares no verdicts")
+        if name in BUILTIN_REDUCERS:
+            raise ValidationError(f"reducer {name!r} is built in and cannot be replaced")
+        self._reducers[name] = (fn, verdict_set)
+
+    def get_dag(self, name: str) -> DAG:
+        """The registered DAG called ``name``.
+
+        Raises:
+            ValidationError: no such DAG.
+        """
+        dag = self._dags.get(name)
+        if dag is None:
+            known = ", ".join(sorted(self._dags)) or "none"
+            raise ValidationError(
+                f"unknown DAG {name!r} (registered: {known})", dag_name=name
+            )
+        return dag
+
+    def list_dags(self) -> list[str]:
+        """Names of the registered DAGs, in registration order."""
+        return list(self._dags)
+
+    def get_node(self, name: str) -> Any:
+        """The registered node called ``name`` (``None`` if unknown)."""
+        return self._nodes.get(name)
+
+    # -- runs ---------------------------------------------------------------------
+
+    def execute(
+        self,
+        dag_name: str,
+        state: StateT,
+        *,
+        abort: AbortSignal | None = None,
+        deadline: float | None = None,
+    ) -> Execution[StateT]:
+        """Start a run of ``dag_name`` on ``state`` at its entrypoint.
+
+        The returned :class:`Execution` is awaitable (the result) and
+        async-iterable (one event per finished placement); the run happens
+        once whichever way it is consumed.
+
+        Raises:
+            ValidationError: ``dag_name`` is not registered.
+        """
+        from dagon_actors._execution import Execution  # noqa: PLC0415 -- cycle
+
+        dag = self.get_dag(dag_name)
+        return Execution(self, dag, state, dag.entrypoint, resume=False, signal=abort,
+                         deadline=deadline)
+
+    def resume(
+        self,
+        dag_name: str,
+        state: StateT,
+        cursor: str,
+        *,
+        abort: AbortSignal | None = None,
+        deadline: float | None = None,
+    ) -> Execution[StateT]:
+        """Continue a run of ``dag_name`` at ``cursor``.
+
+        Progress an interrupted composite placement left on the state (or in a
+        restored snapshot) is picked up: completed scatter items and child
+        placements never run again.
+
+        Raises:
+            ValidationError: unknown DAG, or ``cursor`` is not one of its placements.
+        """
+        from dagon_actors._execution import Execution  # noqa: PLC0415 -- cycle
+
+        dag = self.get_dag(dag_name)
+        if dag.placement(cursor) is None:
+            raise ValidationError(
+                f"cursor {cursor!r} is not a placement of DAG {dag_name!r}",
+                dag_name=dag_name,
+                placement=cursor,
+            )
+        return Execution(self, dag, state, cursor, resume=True, signal=abort, deadline=deadline)
+
+    # -- hooks (override points) ----------------------------------------------------
+
+    def on_flow_start(self, dag_name: str, state: StateT) -> None:
+        """A top-level run is starting."""
+
+    def on_flow_end(self, dag_name: str, state: StateT, result: ExecutionResult[StateT]) -> None:
+        """A top-level run has ended (every exit path)."""
+
+    def on_node_start(self, node_name: str, state: Any, placement_path: tuple[str, ...]) -> None:
+        """A placement (at any depth) is starting."""
+
+    def on_node_end(
+        self, node_name: str, output: str | None, state: Any, placement_path: tuple[str, ...]
+    ) -> None:
+        """A placement (at any depth) has finished with ``output``."""
+
+    def on_error(
+        self, node_name: str, error: ErrorRecord, state: Any, placement_path: tuple[str, ...]
+    ) -> None:
+        """An error record was added (never for an abort or deadline)."""
+
+    def call_hook(self, state: NodeStateBase, hook: Callable[..., object], *args: Any) -> None:
+        """Call a hook; its exception becomes a warning on ``state``."""
+        try:
+            hook(*args)
+        except Exception as exc:
+            state.warnings.append(
+                ErrorRecord(
+                    code=type(exc).__name__,
+                    message=f"hook {hook.__name__} raised: {exc}",
+                    node=args[0] if args and isinstance(args[0], str) else None,
+                    timestamp=_clock.now(),
+                    exception=exc,
+                )
+            )
+
+    # -- recording -------------------------------------------------------------------
+
+    def record_error(
+        self,
+        state: NodeStateBase,
+        error: BaseException | ErrorRecord,
+        *,
+        node_name: str,
+        path: tuple[str, ...],
+        item_index: int | None,
+    ) -> ErrorRecord:
+        """Add an error record to ``state`` and report it to ``on_error``."""
+        now = _clock.now()
+        if isinstance(error, ErrorRecord):
+            record = ErrorRecord(
+                code=error.code,
+                message=error.message,
+                node=error.node or node_name,
+                placement_path=error.placement_path or path,
+                item_index=error.item_index if error.item_index is not None else item_index,
+                timestamp=error.timestamp if error.timestamp is not None else now,
+                exception=error.exception,
+            )
+        else:
+            record = ErrorRecord.from_exception(
+                error, node=node_name, placement_path=path, item_index=item_index, timestamp=now
+            )
+        state.errors.append(record)
+        if self._hook_error:
+            self.call_hook(state, self.on_error, node_name, record, state, path)
+        return record
+
+    def record_warning(
+        self,
+        state: NodeStateBase,
+        error: BaseException,
+        message: str,
+        *,
+        node_name: str,
+        path: tuple[str, ...],
+        item_index: int | None,
+    ) -> None:
+        """Add a warning record to ``state``."""
+        state.warnings.append(
+            ErrorRecord(
+                code=type(error).__name__,
+                message=message,
+                node=node_name,
+                placement_path=path,
+                item_index=item_index,
+                timestamp=_clock.now(),
+                exception=error,
+            )
+        )
+
+    # -- running one node ------------------------------------------------------------
+
+    async def run_node(
+        self,
+        run: Run,
+        node: Any,
+        state: NodeStateBase,
+        *,
+        dag_name: str,
+        node_name: str,
+        path: tuple[str, ...],
+        item_index: int | None,
+        allowed: Container[str],
+    ) -> str | ErrorRecord:
+        """Run ``node`` once as placement ``node_name``, containing whatever it raises.
+
+        Returns its output, or the error record (already on ``state``) when
+        it raised, timed out, or returned an output not in ``allowed``.
+        Cancellation propagates.
+        """
+        if self._hook_node_start:
+            self.call_hook(state, self.on_node_start, node_name, state, path)
+        ctx = NodeContext(
+            services=self.services,
+            dag_name=dag_name,
+            node_name=node_name,
+            placement_path=path,
+            signal=run.signal,
+            item_index=item_index,
+        )
+        try:
+            timeout = getattr(node, "timeout", None)
+            retry = getattr(node, "retry", None)
+            if timeout is None and retry is None:
+                result = await node.execute(state, ctx)
+            else:
+                result = await self._run_guarded(node, state, ctx, timeout, retry)
+            if type(result) is str:
+                output: str = result
+            elif isinstance(result, NodeOutput):
+                output = result.output
+                for error in result.errors:
+                    self.record_error(
+                        state, error, node_name=node_name, path=path, item_index=item_index
+                    )
+            else:
+                raise ExecutionError(
+                    f"node {node_name!r} of DAG {dag_name!r} returned {result!r}, "
+                    "not an output name",
+                    dag_name=dag_name,
+                    placement=node_name,
+                    node=node_name,
+                )
+            if output not in allowed:
+                raise ExecutionError(
+                    f"node {node_name!r} returned output {output!r}, which placement "
+                    f"{path[-1]!r} of DAG {dag_name!r} does not route",
+                    dag_name=dag_name,
+                    placement=path[-1],
+                    node=node_name,
+                )
+        except Exception as exc:
+            record = self.record_error(
+                state, exc, node_name=node_name, path=path, item_index=item_index
+            )
+            if self._hook_node_end:
+                self.call_hook(state, self.on_node_end, node_name, None, state, path)
+            return record
+        if self._hook_node_end:
+            self.call_hook(state, self.on_node_end, node_name, output, state, path)
+        return output
+
+    async def _run_guarded(
+        self,
+        node: Any,
+        state: NodeStateBase,
+        ctx: NodeContext[Any],
+        timeout: float | None,
+        retry: Any,
+    ) -> Any:
+        async def attempt() -> Any:
+            if timeout is None:
+                return await node.execute(state, ctx)
+            with trio.move_on_after(timeout) as scope:
+                return await node.execute(state, ctx)
+            if scope.cancelled_caught:
+                raise NodeTimeoutError(
+                    f"node {ctx.node_name!r} of DAG {ctx.dag_name!r} timed out after {timeout}s",
+                    timeout=timeout,
+                    dag_name=ctx.dag_name,
+                    placement=ctx.placement_path[-1],
+                    node=ctx.node_name,
+                )
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        if retry is None:
+            return await attempt()
+
+        def on_retry(attempt_no: int, exc: Exception, delay: float) -> None:
+            self.record_warning(
+                state,
+                exc,
+                f"attempt {attempt_no} of node {ctx.node_name!r} failed ({exc}); "
+                f"retrying in {delay:g}s",
+                node_name=ctx.node_name,
+                path=ctx.placement_path,
+                item_index=ctx.item_index,
+            )
+
+        return await retry.run(attempt, on_retry=on_retry)
+
+    # -- frames ------------------------------------------------------------------------
+
+    async def run_phases(self, run: Run, frame: Frame, which: str) -> bool:
+        """Run ``which`` phases of the frame's DAG; False if a pre phase failed."""
+        dag = cast("DAG", frame.dag)
+        for phase in dag.phases:
+            if phase.phase != which:
+                continue
+            if which == "pre":
+                if not await self._run_phase(run, frame, phase):
+                    return False
+            else:
+                with trio.CancelScope(shield=True), trio.move_on_after(self.post_phase_timeout):
+                    await self._run_phase(run, frame, phase)
+        return True
+
+    async def _run_phase(self, run: Run, frame: Frame, phase: PhaseNode) -> bool:
+        node = self._nodes.get(phase.node)
+        path = (*frame.prefix, phase.name)
+        dag = cast("DAG", frame.dag)
+        if node is None:
+            error = ValidationError(
+                f"phase {phase.name!r} of DAG {dag.name!r} names unknown node {phase.node!r}",
+                dag_name=dag.name,
+                placement=phase.name,
+            )
+            outcome: str | ErrorRecord = self.record_error(
+                frame.state, error, node_name=phase.name, path=path, item_index=frame.item_index
+            )
+        elif phase.phase == "pre":
+            outcome = await self.run_node(
+                run, node, frame.state, dag_name=dag.name, node_name=phase.name, path=path,
+                item_index=frame.item_index, allowed=_ANY,
+            )
+        else:
+            outcome = await self._run_post(run, frame, node, phase, path)
+        ok = not isinstance(outcome, ErrorRecord)
+        if ok and not frame.prefix:
+            frame.executed.append(phase.name)
+        self.emit(run, phase.name, outcome if ok else None, path)
+        if not ok and phase.phase == "pre":
+            frame.failed = True
+            frame.done = True
+        return ok
+
+    async def _run_post(
+        self, run: Run, frame: Frame, node: Any, phase: PhaseNode, path: tuple[str, ...]
+    ) -> str | ErrorRecord:
+        # A post phase failure is a warning, never an error of the run.
+        errors_before = len(frame.state.errors)
+        outcome = await self.run_node(
+            run, node, frame.state, dag_name=cast("DAG", frame.dag).name, node_name=phase.name,
+            path=path, item_index=frame.item_index, allowed=_ANY,
+        )
+        if isinstance(outcome, ErrorRecord):
+            del frame.state.errors[errors_before:]
+            frame.state.warnings.append(outcome)
+        return outcome
+
+    async def run_child(self, run: Run, frame: Frame) -> None:
+        """Run a child frame (embedded DAG, DAG-body clone) to its end."""
+        state = frame.state
+        dag = cast("DAG", frame.dag)
+        if not frame.begun:
+            frame.begun = True
+            state.lifecycle.start(_clock.now())
+            if dag.phases and not await self.run_phases(run, frame, "pre"):
+                state.lifecycle.finish(LifecycleVariant.FAILED, _clock.now())
+                return
+        try:
+            while not frame.done:
+                await self.step(run, frame)
+        finally:
+            if dag.phases and frame.done:
+                await self.run_phases(run, frame, "post")
+
+    def emit(self, run: Run, node_name: str, output: str | None, path: tuple[str, ...],
+             skipped: bool = False) -> None:
+        """Hand an event to the consumer, if someone is iterating."""
+        if run.events is not None:
+            run.events.append(
+                NodeEvent(node_name=node_name, output=output, placement_path=path, skipped=skipped)
+            )
+
+    def fail(self, frame: Frame, record: ErrorRecord) -> None:
+        """End ``frame`` failed with the cursor left on the failed placement."""
+        frame.failed = True
+        frame.done = True
+        frame.state.lifecycle.finish(LifecycleVariant.FAILED, _clock.now())
+        del record  # already on the state
+
+    def _engine_failure(self, frame: Frame, error: DAGError, name: str) -> PlacementFailure:
+        record = self.record_error(
+            frame.state, error, node_name=name, path=(*frame.prefix, name),
+            item_index=frame.item_index,
+        )
+        return PlacementFailure(record)
+
+    async def step(self, run: Run, frame: Frame) -> None:
+        """Run the placement at ``frame.cursor`` and route on its output."""
+        dag = cast("DAG", frame.dag)
+        name = cast("str", frame.cursor)
+        placement = dag.placement(name)
+        frame.steps += 1
+        if frame.steps > self.max_steps:
+            error = ExecutionError(
+                f"DAG {dag.name!r} exceeded max_steps={self.max_steps} "
+                f"(a cycle that never exits?); stopped before {name!r}",
+                dag_name=dag.name,
+                placement=name,
+            )
+            self.fail(frame, self._engine_failure(frame, error, name).record)
+            return
+        path = (*frame.prefix, name)
+        skipped = False
+        try:
+            if type(placement) is SingleNode:
+                node = self._nodes.get(placement.node)
+                if node is None:
+                    raise self._engine_failure(frame, ValidationError(
+                        f"placement {name!r} of DAG {dag.name!r} names unknown node "
+                        f"{placement.node!r}", dag_name=dag.name, placement=name), name)
+                outcome = await self.run_node(
+                    run, node, frame.state, dag_name=dag.name, node_name=name, path=path,
+                    item_index=frame.item_index, allowed=placement.routes,
+                )
+                if type(outcome) is not str:
+                    timed_out = isinstance(outcome.exception, NodeTimeoutError)
+                    if timed_out and not frame.prefix:
+                        run.timeout_record = outcome
+                    self.fail(frame, outcome)
+                    return
+                output: str | None = outcome
+            elif type(placement) is TerminalNode:
+                self._hook_start(frame, name, path)
+                frame.terminal_outcome = placement.outcome
+                frame.executed.append(name)
+                frame.cursor = None
+                frame.done = True
+                variant = (
+                    LifecycleVariant.FAILED
+                    if placement.outcome == "failed"
+                    else LifecycleVariant.COMPLETED
+                )
+                if variant is LifecycleVariant.FAILED:
+                    frame.failed = True
+                frame.state.lifecycle.finish(variant, _clock.now())
+                self._hook_end(frame, name, None, path)
+                self.emit(run, name, None, path)
+                return
+            else:
+                self._hook_start(frame, name, path)
+                if type(placement) is EmbeddedDAGNode:
+                    output = await self._embedded(run, frame, placement, path)
+                elif type(placement) is ScatterNode:
+                    from dagon_actors._scatter import run_scatter  # noqa: PLC0415 -- cycle
+
+                    output, skipped = await run_scatter(self, run, frame, placement, path)
+                else:
+                    output = await self._parallel(run, frame, cast("ParallelNode", placement), path)
+                self._hook_end(frame, name, output, path)
+        except PlacementFailure as failure:
+            if type(placement) is not SingleNode:
+                self._hook_end(frame, name, None, path)
+            self.fail(frame, failure.record)
+            return
+        nxt = placement.routes.get(output) if output is not None else None
+        if output is not None and output not in placement.routes:
+            error = ExecutionError(
+                f"placement {name!r} of DAG {dag.name!r} produced {output!r}, which it "
+                "does not route",
+                dag_name=dag.name,
+                placement=name,
+            )
+            self.fail(frame, self._engine_failure(frame, error, name).record)
+            return
+        (frame.skipped if skipped else frame.executed).append(name)
+        self.emit(run, name, output, path, skipped)
+        frame.cursor = nxt
+        if nxt is None:
+            frame.done = True
+            frame.state.lifecycle.finish(LifecycleVariant.COMPLETED, _clock.now())
+        # One scheduler pass per placement: fairness, and the point where an
+        # abort landing between placements is seen.
+        await trio.lowlevel.checkpoint()
+
+    def _hook_start(self, frame: Frame, name: str, path: tuple[str, ...]) -> None:
+        if self._hook_node_start:
+            self.call_hook(frame.state, self.on_node_start, name, frame.state, path)
+
+    def _hook_end(self, frame: Frame, name: str, output: str | None, path: tuple[str, ...]) -> None:
+        if self._hook_node_end:
+            self.call_hook(frame.state, self.on_node_end, name, output, frame.state, path)
+
+    # -- composite placements --------------------------------------------------------
+
+    def child_dag(self, frame: Frame, name: str, dag_name: str) -> DAG:
+        """The registered DAG a composite placement runs, or a failure naming it."""
+        dag = self._dags.get(dag_name)
+        if dag is None:
+            parent = cast("DAG", frame.dag)
+            raise self._engine_failure(frame, ValidationError(
+                f"placement {name!r} of DAG {parent.name!r} runs DAG {dag_name!r}, "
+                "which is not registered",
+                dag_name=parent.name, placement=name, path=dag_name), name)
+        return dag
+
+    def copy_paths(
+        self, frame: Frame, name: str, mapping: Mapping[str, str], source: object,
+        dest: object, *, copy_values: bool,
+    ) -> None:
+        """Copy ``{dest_path: source_path}`` values; a missing path fails the placement."""
+        for dest_path, source_path in mapping.items():
+            try:
+                value = get_path(source, source_path)
+            except PathError:
+                raise self._path_failure(frame, name, source_path, source) from None
+            if copy_values:
+                value = copy.deepcopy(value)
+            try:
+                set_path(dest, dest_path, value)
+            except PathError:
+                raise self._path_failure(frame, name, dest_path, dest) from None
+
+    def _path_failure(self, frame: Frame, name: str, path: str, obj: object) -> PlacementFailure:
+        dag = cast("DAG", frame.dag)
+        return self._engine_failure(frame, ValidationError(
+            f"placement {name!r} of DAG {dag.name!r}: path {path!r} does not exist on "
+            f"{type(obj).__name__}", dag_name=dag.name, placement=name, path=path), name)
+
+    def take_progress(self, frame: Frame, name: str, kind: type[Any]) -> Any:
+        """The progress an interrupted run left for placement ``name``, if any."""
+        progress = frame.state._resume  # pyright: ignore[reportPrivateUsage]
+        if progress is not None and progress.placement == name and isinstance(progress, kind):
+            return progress
+        return None
+
+    async def _embedded(
+        self, run: Run, frame: Frame, placement: EmbeddedDAGNode, path: tuple[str, ...]
+    ) -> str:
+        parent = frame.state
+        child_dag = self.child_dag(frame, placement.name, placement.dag)
+        progress: EmbeddedProgress | None = self.take_progress(
+            frame, placement.name, EmbeddedProgress
+        )
+        if progress is None:
+            child_state = parent.clone()
+            self.copy_paths(
+                frame, placement.name, placement.inputs, parent, child_state, copy_values=True
+            )
+            child = Frame(
+                dag=child_dag, state=child_state, cursor=child_dag.entrypoint, prefix=path,
+                item_index=frame.item_index,
+            )
+            progress = EmbeddedProgress(placement=placement.name, child=child)
+        else:
+            child = progress.child
+            child.dag = child_dag
+            child.prefix = path
+            child.item_index = frame.item_index
+        parent._resume = progress  # pyright: ignore[reportPrivateUsage]
+        await self.run_child(run, child)
+        parent._resume = None  # pyright: ignore[reportPrivateUsage]
+        child_state = child.state
+        parent.errors.extend(child_state.errors)
+        parent.warnings.extend(child_state.warnings)
+        self.copy_paths(
+            frame, placement.name, placement.outputs, child_state, parent, copy_values=False
+        )
+        return "error" if child.failed or child_state.errors else "success"
+
+    async def _parallel(
+        self, run: Run, frame: Frame, placement: ParallelNode, path: tuple[str, ...]
+    ) -> str:
+        dag = cast("DAG", frame.dag)
+        state = frame.state
+        progress: ParallelProgress | None = self.take_progress(
+            frame, placement.name, ParallelProgress
+        )
+        if progress is None:
+            progress = ParallelProgress(placement=placement.name)
+        state._resume = progress  # pyright: ignore[reportPrivateUsage]
+        members: list[SingleNode] = []
+        for member_name in placement.members:
+            member = cast("SingleNode", dag.placement(member_name))
+            if member_name not in progress.done:
+                if member.node not in self._nodes:
+                    raise self._engine_failure(frame, ValidationError(
+                        f"member {member_name!r} of parallel {placement.name!r} names unknown "
+                        f"node {member.node!r}", dag_name=dag.name, placement=placement.name),
+                        placement.name)
+                members.append(member)
+        done = progress.done
+
+        async def run_member(member: SingleNode) -> None:
+            outcome = await self.run_node(
+                run, self._nodes[member.node], state, dag_name=dag.name, node_name=member.name,
+                path=(*path, member.name), item_index=frame.item_index, allowed=member.routes,
+            )
+            output = outcome if type(outcome) is str else None
+            done[member.name] = output
+            self.emit(run, member.name, output, (*path, member.name))
+
+        async with trio.open_nursery() as nursery:
+            for member in members:
+                nursery.start_soon(run_member, member, name=f"{placement.name}/{member.name}")
+        state._resume = None  # pyright: ignore[reportPrivateUsage]
+        outputs = [done.get(m) for m in placement.members]
+        if placement.combine == "collect":
+            state.metadata["parallel_outputs"] = {m: done.get(m) for m in placement.members}
+            return "success"
+        if placement.combine == "all-success":
+            ok = all(out == "success" for out in outputs)
+        else:
+            ok = any(out == "success" for out in outputs)
+        return "success" if ok else "error"
+
+    def reducer(self, name: str) -> tuple[Reducer | None, frozenset[str]] | None:
+        """A registered reducer (``None`` fn for built-ins) and its verdicts."""
+        return self._reducers.get(name)
+
+
+class _AnyOutput:
+    """Every output is allowed (phases are not routed)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_ANY = _AnyOutput()
