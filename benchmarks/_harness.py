@@ -137,10 +137,13 @@ def now() -> float:
 
 
 def prepare(system: str, factory: Callable[[], Trial]) -> Trial | str:
-    """Build a system's trial; a failure (say, the engine does not import yet) is returned as text."""
+    """Build a system's trial; a failure (e.g. the engine does not import) comes back as text."""
     try:
         return factory()
     except Exception as exc:
+        if os.environ.get("BENCH_TRACEBACK"):
+            traceback.print_exc(file=sys.stderr)
+        progress(f"  {system}: unavailable: {describe(exc)}")
         return describe(exc)
 
 
@@ -347,7 +350,7 @@ def fmt(value: float) -> str:
 def spread(samples: Sequence[float]) -> str:
     if len(samples) < 2:
         return "—"
-    return f"{fmt(min(samples))}–{fmt(max(samples))}"
+    return f"{fmt(min(samples))} to {fmt(max(samples))}"
 
 
 def speedup(ours: Row, other: Row) -> float:
@@ -360,13 +363,13 @@ def speedup(ours: Row, other: Row) -> float:
 def vs_floor(row: Row, floor: Row | None) -> str:
     if floor is None or not row.ok or floor.median == 0:
         return "—"
-    return f"{row.median / floor.median:.2f}×"
+    return f"{row.median / floor.median:.2f}x"
 
 
 def describe_speedup(factor: float) -> str:
     if factor >= 1:
-        return f"ours {factor:.1f}× faster"
-    return f"ours {1 / factor:.1f}× slower"
+        return f"ours {factor:.1f}x faster"
+    return f"ours {1 / factor:.1f}x slower"
 
 
 def cell(text: str) -> str:
@@ -376,7 +379,8 @@ def cell(text: str) -> str:
 
 def markdown_table(results: Iterable[WorkloadResult]) -> str:
     lines = [
-        "| workload | system | median | spread (min–max) | unit | vs floor | ours vs this | check |",
+        "| workload | system | median | spread (min to max) | unit | vs floor "
+        "| ours vs this | check |",
         "| --- | --- | ---: | --- | --- | ---: | --- | --- |",
     ]
     footnotes: list[str] = []

@@ -1,6 +1,7 @@
 """Run the dagon_actors benchmark suite and print one Markdown table.
 
-    python benchmarks/run_all.py [--quick] [--only W1,W3] [--systems floor,ours,langgraph,pydantic-graph]
+    python benchmarks/run_all.py [--quick] [--only W1,W3]
+                                 [--systems floor,ours,langgraph,pydantic-graph]
 
 Progress goes to stderr; the machine description, the table, the targets and
 the notes go to stdout.

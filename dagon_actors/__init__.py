@@ -5,6 +5,8 @@ Import the public names from here; every other module is private.
 
 from __future__ import annotations
 
+import contextlib
+
 import attrs
 
 from dagon_actors._abort import AbortController, AbortSignal
@@ -76,12 +78,10 @@ def _fixup_module_metadata() -> None:
     for name in __all__:
         obj = globals()[name]
         if attrs.has(obj):
-            try:
+            # Annotations naming TYPE_CHECKING-only imports belong to classes
+            # that are never (un)structured, so nothing needs them resolved.
+            with contextlib.suppress(NameError):
                 attrs.resolve_types(obj)
-            except NameError:
-                # Annotations naming TYPE_CHECKING-only imports: classes that
-                # are never (un)structured, so nothing needs them resolved.
-                pass
     for name in __all__:
         obj = globals()[name]
         if getattr(obj, "__module__", "").startswith("dagon_actors._"):

@@ -10,12 +10,10 @@ can look at ``ctx.signal.aborted``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, final
+from typing import final
 
 import attrs
-
-if TYPE_CHECKING:
-    import trio
+import trio
 
 __all__ = ["AbortController", "AbortSignal"]
 
@@ -30,7 +28,9 @@ class AbortSignal:
 
     aborted: bool = attrs.field(default=False, init=False)
     reason: object = attrs.field(default=None, init=False)
-    _scopes: set[trio.CancelScope] = attrs.field(factory=set[object], init=False, repr=False)  # pyright: ignore[reportAssignmentType]
+    _scopes: set[trio.CancelScope] = attrs.field(
+        factory=set["trio.CancelScope"], init=False, repr=False
+    )
 
     def attach(self, scope: trio.CancelScope) -> None:
         """Cancel ``scope`` on abort (at once if already aborted)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from dagon_actors._dag import (
@@ -21,6 +20,8 @@ from dagon_actors._node import node_outputs
 from dagon_actors._validate import validate
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from dagon_actors._dag import Combine
 
 __all__ = ["DAGBuilder"]

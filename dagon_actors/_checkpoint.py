@@ -72,7 +72,7 @@ class Checkpoint:
     state: dict[str, Any]
     executed_nodes: list[str]
     skipped_nodes: list[str]
-    stores: dict[str, StoreSnapshot] = attrs.field(factory=dict)
+    stores: dict[str, StoreSnapshot] = attrs.field(factory=dict[str, StoreSnapshot])
 
     @classmethod
     async def capture(
@@ -89,9 +89,7 @@ class Checkpoint:
             CheckpointError: a state field is not JSON data (``field`` names it).
         """
         if result.cursor is None:
-            raise DAGError(
-                f"cannot checkpoint DAG {dag_name!r}: the run finished (cursor is None)"
-            )
+            raise DAGError(f"cannot checkpoint DAG {dag_name!r}: the run finished (cursor is None)")
         state: NodeStateBase = result.state
         snapshot = state.snapshot()
         snapshots: dict[str, StoreSnapshot] = {}
@@ -196,7 +194,9 @@ class Checkpoint:
                     check(snapshot)
                 except StoreError as exc:
                     raise StoreError(
-                        f"store {name!r}: {exc.message}", reason=exc.reason, store=name,
+                        f"store {name!r}: {exc.message}",
+                        reason=exc.reason,
+                        store=name,
                         key=exc.key,
                     ) from exc
         for name, snapshot in self.stores.items():

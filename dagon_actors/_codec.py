@@ -15,7 +15,7 @@ Model classes carry no JSON knowledge; this module is the edge.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import cattrs
 from cattrs.errors import (
@@ -23,7 +23,6 @@ from cattrs.errors import (
     ClassValidationError,
     ForbiddenExtraKeysError,
     IterableValidationError,
-    IterableValidationNote,
 )
 
 __all__ = ["CONVERTER", "describe_error", "error_paths", "make_converter"]
@@ -87,15 +86,16 @@ def error_paths(exc: BaseException, root: str = "") -> list[tuple[str, str]]:
 
     def walk(error: BaseException, path: str) -> None:
         if isinstance(error, ForbiddenExtraKeysError):
-            for key in sorted(error.extra_fields):
-                found.append((join(path, key), "extra field not allowed"))
+            found.extend(
+                (join(path, key), "extra field not allowed") for key in sorted(error.extra_fields)
+            )
             return
         if isinstance(error, ClassValidationError | IterableValidationError):
             with_notes, without = error.group_exceptions()
             for inner, note in with_notes:
                 if isinstance(note, AttributeValidationNote):
                     name = note.name
-                elif isinstance(note, IterableValidationNote) and isinstance(note.index, str):
+                elif isinstance(note.index, str):
                     name = note.index
                 else:
                     name = f"[{note.index!r}]"
@@ -104,8 +104,9 @@ def error_paths(exc: BaseException, root: str = "") -> list[tuple[str, str]]:
                 walk(inner, path)
             return
         if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:  # pyright: ignore[reportUnknownVariableType]
-                walk(inner, path)  # pyright: ignore[reportUnknownArgumentType]
+            group = cast("BaseExceptionGroup[BaseException]", error)
+            for inner in group.exceptions:
+                walk(inner, path)
             return
         if isinstance(error, KeyError):
             found.append((path, "required field missing"))
@@ -118,7 +119,9 @@ def error_paths(exc: BaseException, root: str = "") -> list[tuple[str, str]]:
 
 def describe_error(exc: BaseException, root: str = "") -> str:
     """One readable line per bad field of a cattrs validation error."""
-    return "; ".join(f"{path or '<document>'}: {problem}" for path, problem in error_paths(exc, root))
+    return "; ".join(
+        f"{path or '<document>'}: {problem}" for path, problem in error_paths(exc, root)
+    )
 
 
 def structure(data: object, cls: type[Any]) -> Any:

@@ -70,8 +70,8 @@ class EmbeddedDAGNode:
     name: str
     dag: str
     routes: Routes
-    inputs: Mapping[str, str] = attrs.field(factory=dict)
-    outputs: Mapping[str, str] = attrs.field(factory=dict)
+    inputs: Mapping[str, str] = attrs.field(factory=dict[str, str])
+    outputs: Mapping[str, str] = attrs.field(factory=dict[str, str])
 
 
 @attrs.frozen(kw_only=True)
@@ -86,7 +86,7 @@ class ScatterNode:
     dag: str | None = None
     item_key: str = "item"
     concurrency: int | None = None
-    inputs: Mapping[str, str] = attrs.field(factory=dict)
+    inputs: Mapping[str, str] = attrs.field(factory=dict[str, str])
     gather: GatherSpec = attrs.field(factory=DiscardGather)
     reducer: str = "aggregate"
     success_outputs: tuple[str, ...] = ("success",)
@@ -143,7 +143,7 @@ class DAG:
     placements: tuple[Placement, ...]
     phases: tuple[PhaseNode, ...] = ()
     warnings: tuple[str, ...] = attrs.field(default=(), eq=False)
-    nodes: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    nodes: Mapping[str, Any] = attrs.field(factory=dict[str, Any], eq=False, repr=False)
     _index: dict[str, Placement] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -200,7 +200,7 @@ class DAG:
                 fields, wrong types, unknown kinds or format) or the graph is
                 invalid; every finding is listed.
         """
-        from dagon_actors._validate import check_structure  # noqa: PLC0415 -- cycle
+        from dagon_actors._validate import check_structure
 
         if not isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValidationError.from_findings(
@@ -212,8 +212,10 @@ class DAG:
         if fmt != FORMAT_VERSION or type(fmt) is not int:
             raise ValidationError.from_findings(
                 dag_name,
-                [f"{dag_name}.format: unsupported document format {fmt!r} "
-                 f"(this version reads {FORMAT_VERSION})"],
+                [
+                    f"{dag_name}.format: unsupported document format {fmt!r} "
+                    f"(this version reads {FORMAT_VERSION})"
+                ],
             )
         payload = dict(data)
         payload.setdefault("format", FORMAT_VERSION)
@@ -258,7 +260,7 @@ class _Document:
     version: str
     entrypoint: str
     placements: list[Placement]
-    phases: list[PhaseNode] = attrs.field(factory=list)
+    phases: list[PhaseNode] = attrs.field(factory=list[PhaseNode])
 
 
 def _tag(cls: type[Any]) -> str:

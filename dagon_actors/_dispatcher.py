@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 import trio
 
 from dagon_actors import _clock
-from dagon_actors._abort import AbortSignal
 from dagon_actors._dag import (
     DAG,
     EmbeddedDAGNode,
@@ -31,7 +30,7 @@ from dagon_actors._dag import (
     SingleNode,
     TerminalNode,
 )
-from dagon_actors._errors import DAGError, ExecutionError, NodeTimeoutError, ValidationError
+from dagon_actors._errors import ExecutionError, NodeTimeoutError, ValidationError
 from dagon_actors._node import NodeContext, NodeOutput, node_outputs
 from dagon_actors._paths import PathError, get_path, set_path
 from dagon_actors._progress import EmbeddedProgress, Frame, ParallelProgress
@@ -40,6 +39,7 @@ from dagon_actors._state import ErrorRecord, LifecycleVariant, NodeStateBase
 from dagon_actors._validate import BUILTIN_REDUCERS, validate
 
 if TYPE_CHECKING:
+    from dagon_actors._abort import AbortSignal
     from dagon_actors._execution import Execution
     from dagon_actors._gather import GatherRecord
     from dagon_actors._records import ExecutionResult
@@ -111,11 +111,13 @@ class Dagonizer(Generic[StateT, ServicesT]):
         self._reducers: dict[str, tuple[Reducer | None, frozenset[str]]] = {
             name: (None, verdicts) for name, verdicts in BUILTIN_REDUCERS.items()
         }
-        cls = type(self)
         # Skip the call entirely for hooks a subclass did not override.
-        self._hook_node_start = cls.on_node_start is not Dagonizer.on_node_start
-        self._hook_node_end = cls.on_node_end is not Dagonizer.on_node_end
-        self._hook_error = cls.on_error is not Dagonizer.on_error
+        self._hook_node_start = self._overrides("on_node_start")
+        self._hook_node_end = self._overrides("on_node_end")
+        self._hook_error = self._overrides("on_error")
+
+    def _overrides(self, hook: str) -> bool:
+        return getattr(type(self), hook) is not getattr(Dagonizer, hook)
 
     # -- registries -------------------------------------------------------------
 
@@ -189,9 +191,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         dag = self._dags.get(name)
         if dag is None:
             known = ", ".join(sorted(self._dags)) or "none"
-            raise ValidationError(
-                f"unknown DAG {name!r} (registered: {known})", dag_name=name
-            )
+            raise ValidationError(f"unknown DAG {name!r} (registered: {known})", dag_name=name)
         return dag
 
     def list_dags(self) -> list[str]:
@@ -221,11 +221,12 @@ class Dagonizer(Generic[StateT, ServicesT]):
         Raises:
             ValidationError: ``dag_name`` is not registered.
         """
-        from dagon_actors._execution import Execution  # noqa: PLC0415 -- cycle
+        from dagon_actors._execution import Execution
 
         dag = self.get_dag(dag_name)
-        return Execution(self, dag, state, dag.entrypoint, resume=False, signal=abort,
-                         deadline=deadline)
+        return Execution(
+            self, dag, state, dag.entrypoint, resume=False, signal=abort, deadline=deadline
+        )
 
     def resume(
         self,
@@ -245,7 +246,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         Raises:
             ValidationError: unknown DAG, or ``cursor`` is not one of its placements.
         """
-        from dagon_actors._execution import Execution  # noqa: PLC0415 -- cycle
+        from dagon_actors._execution import Execution
 
         dag = self.get_dag(dag_name)
         if dag.placement(cursor) is None:
@@ -489,8 +490,14 @@ class Dagonizer(Generic[StateT, ServicesT]):
             )
         elif phase.phase == "pre":
             outcome = await self.run_node(
-                run, node, frame.state, dag_name=dag.name, node_name=phase.name, path=path,
-                item_index=frame.item_index, allowed=_ANY,
+                run,
+                node,
+                frame.state,
+                dag_name=dag.name,
+                node_name=phase.name,
+                path=path,
+                item_index=frame.item_index,
+                allowed=_ANY,
             )
         else:
             outcome = await self._run_post(run, frame, node, phase, path)
@@ -509,8 +516,14 @@ class Dagonizer(Generic[StateT, ServicesT]):
         # A post phase failure is a warning, never an error of the run.
         errors_before = len(frame.state.errors)
         outcome = await self.run_node(
-            run, node, frame.state, dag_name=cast("DAG", frame.dag).name, node_name=phase.name,
-            path=path, item_index=frame.item_index, allowed=_ANY,
+            run,
+            node,
+            frame.state,
+            dag_name=cast("DAG", frame.dag).name,
+            node_name=phase.name,
+            path=path,
+            item_index=frame.item_index,
+            allowed=_ANY,
         )
         if isinstance(outcome, ErrorRecord):
             del frame.state.errors[errors_before:]
@@ -534,24 +547,36 @@ class Dagonizer(Generic[StateT, ServicesT]):
             if dag.phases and frame.done:
                 await self.run_phases(run, frame, "post")
 
-    def emit(self, run: Run, node_name: str, output: str | None, path: tuple[str, ...],
-             skipped: bool = False) -> None:
+    def emit(
+        self,
+        run: Run,
+        node_name: str,
+        output: str | None,
+        path: tuple[str, ...],
+        skipped: bool = False,
+    ) -> None:
         """Hand an event to the consumer, if someone is iterating."""
         if run.events is not None:
             run.events.append(
                 NodeEvent(node_name=node_name, output=output, placement_path=path, skipped=skipped)
             )
 
-    def fail(self, frame: Frame, record: ErrorRecord) -> None:
-        """End ``frame`` failed with the cursor left on the failed placement."""
+    def fail(self, frame: Frame) -> None:
+        """End ``frame`` failed with the cursor left on the failed placement.
+
+        The error record is already on the state.
+        """
         frame.failed = True
         frame.done = True
         frame.state.lifecycle.finish(LifecycleVariant.FAILED, _clock.now())
-        del record  # already on the state
 
-    def _engine_failure(self, frame: Frame, error: DAGError, name: str) -> PlacementFailure:
+    def engine_failure(self, frame: Frame, error: Exception, name: str) -> PlacementFailure:
+        """Record ``error`` for placement ``name``; return the failure to raise."""
         record = self.record_error(
-            frame.state, error, node_name=name, path=(*frame.prefix, name),
+            frame.state,
+            error,
+            node_name=name,
+            path=(*frame.prefix, name),
             item_index=frame.item_index,
         )
         return PlacementFailure(record)
@@ -569,7 +594,8 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 dag_name=dag.name,
                 placement=name,
             )
-            self.fail(frame, self._engine_failure(frame, error, name).record)
+            self.engine_failure(frame, error, name)
+            self.fail(frame)
             return
         path = (*frame.prefix, name)
         skipped = False
@@ -577,20 +603,33 @@ class Dagonizer(Generic[StateT, ServicesT]):
             if type(placement) is SingleNode:
                 node = self._nodes.get(placement.node)
                 if node is None:
-                    raise self._engine_failure(frame, ValidationError(
-                        f"placement {name!r} of DAG {dag.name!r} names unknown node "
-                        f"{placement.node!r}", dag_name=dag.name, placement=name), name)
+                    raise self.engine_failure(
+                        frame,
+                        ValidationError(
+                            f"placement {name!r} of DAG {dag.name!r} names unknown node "
+                            f"{placement.node!r}",
+                            dag_name=dag.name,
+                            placement=name,
+                        ),
+                        name,
+                    )
                 outcome = await self.run_node(
-                    run, node, frame.state, dag_name=dag.name, node_name=name, path=path,
-                    item_index=frame.item_index, allowed=placement.routes,
+                    run,
+                    node,
+                    frame.state,
+                    dag_name=dag.name,
+                    node_name=name,
+                    path=path,
+                    item_index=frame.item_index,
+                    allowed=placement.routes,
                 )
-                if type(outcome) is not str:
+                if isinstance(outcome, ErrorRecord):
                     timed_out = isinstance(outcome.exception, NodeTimeoutError)
                     if timed_out and not frame.prefix:
                         run.timeout_record = outcome
-                    self.fail(frame, outcome)
+                    self.fail(frame)
                     return
-                output: str | None = outcome
+                output: str = outcome
             elif type(placement) is TerminalNode:
                 self._hook_start(frame, name, path)
                 frame.terminal_outcome = placement.outcome
@@ -613,27 +652,30 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 if type(placement) is EmbeddedDAGNode:
                     output = await self._embedded(run, frame, placement, path)
                 elif type(placement) is ScatterNode:
-                    from dagon_actors._scatter import run_scatter  # noqa: PLC0415 -- cycle
+                    from dagon_actors._scatter import run_scatter
 
                     output, skipped = await run_scatter(self, run, frame, placement, path)
                 else:
                     output = await self._parallel(run, frame, cast("ParallelNode", placement), path)
                 self._hook_end(frame, name, output, path)
-        except PlacementFailure as failure:
+        except PlacementFailure:
             if type(placement) is not SingleNode:
                 self._hook_end(frame, name, None, path)
-            self.fail(frame, failure.record)
+            self.fail(frame)
             return
-        nxt = placement.routes.get(output) if output is not None else None
-        if output is not None and output not in placement.routes:
+        # Every kind but a terminal routes its output.
+        routes = cast("Mapping[str, str | None]", placement.routes)  # pyright: ignore[reportAttributeAccessIssue, reportOptionalMemberAccess, reportUnknownMemberType]
+        if output not in routes:
             error = ExecutionError(
                 f"placement {name!r} of DAG {dag.name!r} produced {output!r}, which it "
                 "does not route",
                 dag_name=dag.name,
                 placement=name,
             )
-            self.fail(frame, self._engine_failure(frame, error, name).record)
+            self.engine_failure(frame, error, name)
+            self.fail(frame)
             return
+        nxt = routes[output]
         (frame.skipped if skipped else frame.executed).append(name)
         self.emit(run, name, output, path, skipped)
         frame.cursor = nxt
@@ -659,34 +701,55 @@ class Dagonizer(Generic[StateT, ServicesT]):
         dag = self._dags.get(dag_name)
         if dag is None:
             parent = cast("DAG", frame.dag)
-            raise self._engine_failure(frame, ValidationError(
-                f"placement {name!r} of DAG {parent.name!r} runs DAG {dag_name!r}, "
-                "which is not registered",
-                dag_name=parent.name, placement=name, path=dag_name), name)
+            raise self.engine_failure(
+                frame,
+                ValidationError(
+                    f"placement {name!r} of DAG {parent.name!r} runs DAG {dag_name!r}, "
+                    "which is not registered",
+                    dag_name=parent.name,
+                    placement=name,
+                    path=dag_name,
+                ),
+                name,
+            )
         return dag
 
     def copy_paths(
-        self, frame: Frame, name: str, mapping: Mapping[str, str], source: object,
-        dest: object, *, copy_values: bool,
+        self,
+        frame: Frame,
+        name: str,
+        mapping: Mapping[str, str],
+        source: object,
+        dest: object,
+        *,
+        copy_values: bool,
     ) -> None:
         """Copy ``{dest_path: source_path}`` values; a missing path fails the placement."""
         for dest_path, source_path in mapping.items():
             try:
                 value = get_path(source, source_path)
             except PathError:
-                raise self._path_failure(frame, name, source_path, source) from None
+                raise self.path_failure(frame, name, source_path, source) from None
             if copy_values:
                 value = copy.deepcopy(value)
             try:
                 set_path(dest, dest_path, value)
             except PathError:
-                raise self._path_failure(frame, name, dest_path, dest) from None
+                raise self.path_failure(frame, name, dest_path, dest) from None
 
-    def _path_failure(self, frame: Frame, name: str, path: str, obj: object) -> PlacementFailure:
+    def path_failure(self, frame: Frame, name: str, path: str, obj: object) -> PlacementFailure:
         dag = cast("DAG", frame.dag)
-        return self._engine_failure(frame, ValidationError(
-            f"placement {name!r} of DAG {dag.name!r}: path {path!r} does not exist on "
-            f"{type(obj).__name__}", dag_name=dag.name, placement=name, path=path), name)
+        return self.engine_failure(
+            frame,
+            ValidationError(
+                f"placement {name!r} of DAG {dag.name!r}: path {path!r} does not exist on "
+                f"{type(obj).__name__}",
+                dag_name=dag.name,
+                placement=name,
+                path=path,
+            ),
+            name,
+        )
 
     def take_progress(self, frame: Frame, name: str, kind: type[Any]) -> Any:
         """The progress an interrupted run left for placement ``name``, if any."""
@@ -709,7 +772,10 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 frame, placement.name, placement.inputs, parent, child_state, copy_values=True
             )
             child = Frame(
-                dag=child_dag, state=child_state, cursor=child_dag.entrypoint, prefix=path,
+                dag=child_dag,
+                state=child_state,
+                cursor=child_dag.entrypoint,
+                prefix=path,
                 item_index=frame.item_index,
             )
             progress = EmbeddedProgress(placement=placement.name, child=child)
@@ -745,17 +811,29 @@ class Dagonizer(Generic[StateT, ServicesT]):
             member = cast("SingleNode", dag.placement(member_name))
             if member_name not in progress.done:
                 if member.node not in self._nodes:
-                    raise self._engine_failure(frame, ValidationError(
-                        f"member {member_name!r} of parallel {placement.name!r} names unknown "
-                        f"node {member.node!r}", dag_name=dag.name, placement=placement.name),
-                        placement.name)
+                    raise self.engine_failure(
+                        frame,
+                        ValidationError(
+                            f"member {member_name!r} of parallel {placement.name!r} names unknown "
+                            f"node {member.node!r}",
+                            dag_name=dag.name,
+                            placement=placement.name,
+                        ),
+                        placement.name,
+                    )
                 members.append(member)
         done = progress.done
 
         async def run_member(member: SingleNode) -> None:
             outcome = await self.run_node(
-                run, self._nodes[member.node], state, dag_name=dag.name, node_name=member.name,
-                path=(*path, member.name), item_index=frame.item_index, allowed=member.routes,
+                run,
+                self._nodes[member.node],
+                state,
+                dag_name=dag.name,
+                node_name=member.name,
+                path=(*path, member.name),
+                item_index=frame.item_index,
+                allowed=member.routes,
             )
             output = outcome if type(outcome) is str else None
             done[member.name] = output

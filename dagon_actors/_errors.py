@@ -17,7 +17,10 @@ branch on data rather than parse text.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "CheckpointError",

@@ -149,12 +149,18 @@ class Execution(Generic[StateT]):
             # Not our scope's cancellation: the caller's own, or a bug. Trio
             # requires it to propagate; the state still records how it ended.
             variant = (
-                LifecycleVariant.FAILED if isinstance(exc, Exception) else LifecycleVariant.CANCELLED
+                LifecycleVariant.FAILED
+                if isinstance(exc, Exception)
+                else LifecycleVariant.CANCELLED
             )
             self._state.lifecycle.finish(variant, _clock.now())
-            await self._finish(run, frame, Interruption(
-                node_name=frame.cursor or "", reason="abort", detail=exc)
-                if frame.cursor is not None and variant is LifecycleVariant.CANCELLED else None)
+            await self._finish(
+                run,
+                frame,
+                Interruption(node_name=frame.cursor or "", reason="abort", detail=exc)
+                if frame.cursor is not None and variant is LifecycleVariant.CANCELLED
+                else None,
+            )
             raise
         finally:
             signal.detach(scope)
@@ -196,8 +202,11 @@ class Execution(Generic[StateT]):
             cursor=frame.cursor,
             executed_nodes=frame.executed,
             skipped_nodes=frame.skipped,
-            terminal_outcome="failed" if outcome == "failed" else
-            "completed" if outcome == "completed" else None,
+            terminal_outcome="failed"
+            if outcome == "failed"
+            else "completed"
+            if outcome == "completed"
+            else None,
             interrupted_at=interruption,
         )
         self._result = result

@@ -61,7 +61,7 @@ class PartitionGather:
 
 @attrs.frozen(kw_only=True)
 class MapGather:
-    """Append each completed clone's field value to a parent list: ``{clone_field: parent_list}``."""
+    """Append a field of each completed clone to a parent list: ``{clone_field: list}``."""
 
     KIND: ClassVar[str] = "map"
     targets: Mapping[str, str]

@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 
 __all__ = ["JSONValue", "NotJSONError", "json_copy", "json_check"]
 
-JSONValue: TypeAlias = "None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]"
+JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 
 _IMMUTABLE = (str, int, bool, type(None))
 

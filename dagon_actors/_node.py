@@ -9,16 +9,14 @@ A node is any object with a ``name``, its ``outputs`` and an async
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
+from typing import Any, Generic, Protocol, TypeVar, final
 
 import attrs
 
+from dagon_actors._abort import AbortSignal
 from dagon_actors._errors import ValidationError
-
-if TYPE_CHECKING:
-    from dagon_actors._abort import AbortSignal
-    from dagon_actors._retry import RetryPolicy
-    from dagon_actors._state import ErrorRecord
+from dagon_actors._retry import RetryPolicy
+from dagon_actors._state import ErrorRecord
 
 __all__ = ["FunctionNode", "Node", "NodeContext", "NodeOutput", "node"]
 
@@ -26,6 +24,7 @@ StateT = TypeVar("StateT")
 StateT_contra = TypeVar("StateT_contra", contravariant=True)
 ServicesT = TypeVar("ServicesT")
 ServicesT_co = TypeVar("ServicesT_co", covariant=True)
+ServicesT_contra = TypeVar("ServicesT_contra", contravariant=True)
 
 
 @final
@@ -61,7 +60,7 @@ class NodeOutput:
     errors: Sequence[BaseException | ErrorRecord] = ()
 
 
-class Node(Protocol[StateT_contra, ServicesT]):
+class Node(Protocol[StateT_contra, ServicesT_contra]):
     """The node protocol. Frozen attrs classes qualify (the attributes are read-only)."""
 
     @property
@@ -75,7 +74,7 @@ class Node(Protocol[StateT_contra, ServicesT]):
         ...
 
     async def execute(
-        self, state: StateT_contra, ctx: NodeContext[ServicesT], /
+        self, state: StateT_contra, ctx: NodeContext[ServicesT_contra], /
     ) -> str | NodeOutput:
         """Do the work and name the output to follow."""
         ...
@@ -133,9 +132,7 @@ def node(
     def wrap(
         fn: Callable[[StateT, NodeContext[ServicesT]], Awaitable[str | NodeOutput]],
     ) -> FunctionNode[StateT, ServicesT]:
-        return FunctionNode(
-            name=name, outputs=tuple(outputs), fn=fn, timeout=timeout, retry=retry
-        )
+        return FunctionNode(name=name, outputs=tuple(outputs), fn=fn, timeout=timeout, retry=retry)
 
     return wrap
 

@@ -19,18 +19,16 @@ a resume continues exactly where the run stopped.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 import attrs
 
 from dagon_actors._codec import CONVERTER, describe_error, error_paths
+from dagon_actors._dag import DAG
 from dagon_actors._errors import CheckpointError
 from dagon_actors._gather import GatherRecord
 from dagon_actors._json import NotJSONError, json_copy
-
-if TYPE_CHECKING:
-    from dagon_actors._dag import DAG
-    from dagon_actors._state import NodeStateBase
+from dagon_actors._state import NodeStateBase
 
 __all__ = [
     "EmbeddedProgress",
@@ -56,8 +54,8 @@ class Frame:
     cursor: str | None
     prefix: tuple[str, ...] = ()
     item_index: int | None = None
-    executed: list[str] = attrs.field(factory=list)
-    skipped: list[str] = attrs.field(factory=list)
+    executed: list[str] = attrs.field(factory=list[str])
+    skipped: list[str] = attrs.field(factory=list[str])
     steps: int = 0
     begun: bool = False
     done: bool = False
@@ -86,8 +84,8 @@ class ScatterProgress:
     successes: int = 0
     failures: int = 0
     exhausted: bool = False
-    done: dict[int, GatherRecord] = attrs.field(factory=dict)
-    pending: dict[int, PendingItem] = attrs.field(factory=dict)
+    done: dict[int, GatherRecord] = attrs.field(factory=dict[int, GatherRecord])
+    pending: dict[int, PendingItem] = attrs.field(factory=dict[int, PendingItem])
     records: list[GatherRecord] | None = None
 
     def to_wire(self, state_cls: type[NodeStateBase]) -> dict[str, Any]:
@@ -147,7 +145,7 @@ class ParallelProgress:
     """A parallel placement: outputs of the members that finished (``None``: failed)."""
 
     placement: str
-    done: dict[str, str | None] = attrs.field(factory=dict)
+    done: dict[str, str | None] = attrs.field(factory=dict[str, str | None])
 
     def to_wire(self, state_cls: type[NodeStateBase]) -> dict[str, Any]:
         wire = _ParallelWire(placement=self.placement, done=dict(self.done))
@@ -211,8 +209,9 @@ _KINDS: dict[type[Any], str] = {
     _ParallelWire: "parallel",
 }
 
+
 def _configure() -> None:
-    from cattrs.strategies import configure_tagged_union  # noqa: PLC0415
+    from cattrs.strategies import configure_tagged_union
 
     configure_tagged_union(_Wire, CONVERTER, tag_generator=_KINDS.__getitem__, tag_name="kind")
 
@@ -239,7 +238,7 @@ def resume_from_wire(
         CheckpointError: the progress record is malformed; ``field`` names it.
     """
     try:
-        wire: _Wire = CONVERTER.structure(data, _Wire)  # pyright: ignore[reportArgumentType]
+        wire = cast("_Wire", CONVERTER.structure(data, _Wire))  # pyright: ignore[reportArgumentType]
     except Exception as exc:
         paths = error_paths(exc, "state.metadata.__dagon_resume__")
         raise CheckpointError(

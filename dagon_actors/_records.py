@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final
+from typing import Any, Generic, Literal, TypeVar, final
 
 import attrs
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["ExecutionResult", "Interruption", "NodeEvent"]
 

@@ -89,18 +89,24 @@ async def run_scatter(
     name = placement.name
     progress: ScatterProgress | None = dispatcher.take_progress(frame, name, ScatterProgress)
     try:
-        source = get_path(state, placement.source)
+        source: object = get_path(state, placement.source)
     except PathError:
-        raise dispatcher._path_failure(frame, name, placement.source, state) from None  # pyright: ignore[reportPrivateUsage]
+        raise dispatcher.path_failure(frame, name, placement.source, state) from None
     try:
         folder = bind(placement.gather, state, name)
     except ValidationError as exc:
-        raise dispatcher._engine_failure(frame, exc, name) from None  # pyright: ignore[reportPrivateUsage]
+        raise dispatcher.engine_failure(frame, exc, name) from None
     reducer_entry = dispatcher.reducer(placement.reducer)
     if reducer_entry is None:
-        raise dispatcher._engine_failure(frame, ValidationError(  # pyright: ignore[reportPrivateUsage]
-            f"scatter {name!r} of DAG {dag.name!r} uses unknown reducer {placement.reducer!r}",
-            dag_name=dag.name, placement=name), name)
+        raise dispatcher.engine_failure(
+            frame,
+            ValidationError(
+                f"scatter {name!r} of DAG {dag.name!r} uses unknown reducer {placement.reducer!r}",
+                dag_name=dag.name,
+                placement=name,
+            ),
+            name,
+        )
     reducer_fn, verdicts = reducer_entry
     body_node: Any = None
     body_dag: DAG | None = None
@@ -109,9 +115,16 @@ async def run_scatter(
     else:
         body_node = dispatcher.get_node(cast("str", placement.body))
         if body_node is None:
-            raise dispatcher._engine_failure(frame, ValidationError(  # pyright: ignore[reportPrivateUsage]
-                f"scatter {name!r} of DAG {dag.name!r} names unknown body node "
-                f"{placement.body!r}", dag_name=dag.name, placement=name), name)
+            raise dispatcher.engine_failure(
+                frame,
+                ValidationError(
+                    f"scatter {name!r} of DAG {dag.name!r} names unknown body node "
+                    f"{placement.body!r}",
+                    dag_name=dag.name,
+                    placement=name,
+                ),
+                name,
+            )
 
     if progress is None:
         progress = ScatterProgress(placement=name)
@@ -121,16 +134,17 @@ async def run_scatter(
         progress.exhausted = True
     limit = placement.concurrency
     if limit is None:
-        limit = max(1, len(source)) if isinstance(source, Sequence) else 1
+        limit = max(1, len(cast("Sequence[Any]", source))) if isinstance(source, Sequence) else 1
     window = placement.reorder_window or 4 * limit
 
     pool = _Pool(dispatcher, run, frame, placement, path, progress, folder, body_node, body_dag)
     state._resume = progress  # pyright: ignore[reportPrivateUsage]
     if not progress.exhausted or progress.pending:
-        await pool.run(None if progress.exhausted else _Source(source, progress.pulled),
-                       limit, window)
+        await pool.run(
+            None if progress.exhausted else _Source(source, progress.pulled), limit, window
+        )
     if pool.failure is not None:
-        raise dispatcher._engine_failure(frame, pool.failure, name)  # pyright: ignore[reportPrivateUsage]
+        raise dispatcher.engine_failure(frame, pool.failure, name)
     state._resume = None  # pyright: ignore[reportPrivateUsage]
 
     records = progress.records
@@ -140,10 +154,16 @@ async def run_scatter(
     if reducer_fn is not None:
         verdict = reducer_fn(records or [])
         if verdict not in verdicts:
-            raise dispatcher._engine_failure(frame, ExecutionError(  # pyright: ignore[reportPrivateUsage]
-                f"reducer {placement.reducer!r} of scatter {name!r} returned {verdict!r}, "
-                f"not one of its verdicts {sorted(verdicts)}",
-                dag_name=dag.name, placement=name), name)
+            raise dispatcher.engine_failure(
+                frame,
+                ExecutionError(
+                    f"reducer {placement.reducer!r} of scatter {name!r} returned {verdict!r}, "
+                    f"not one of its verdicts {sorted(verdicts)}",
+                    dag_name=dag.name,
+                    placement=name,
+                ),
+                name,
+            )
     elif placement.reducer == "terminal":
         verdict = "success" if total and not progress.failures else "error"
     elif total == 0:
@@ -242,17 +262,27 @@ class _Pool:
                 return
         if self.body_node is not None:
             outcome = await dispatcher.run_node(
-                self.run_ctx, self.body_node, clone,
-                dag_name=cast("DAG", self.frame.dag).name, node_name=self.body_node.name,
-                path=self.body_path, item_index=index, allowed=self.body_outputs,
+                self.run_ctx,
+                self.body_node,
+                clone,
+                dag_name=cast("DAG", self.frame.dag).name,
+                node_name=self.body_node.name,
+                path=self.body_path,
+                item_index=index,
+                allowed=self.body_outputs,
             )
             output = outcome if type(outcome) is str else None
         else:
             child = pending.frame
             body_dag = cast("DAG", self.body_dag)
             if child is None:
-                child = Frame(dag=body_dag, state=clone, cursor=body_dag.entrypoint,
-                              prefix=self.path, item_index=index)
+                child = Frame(
+                    dag=body_dag,
+                    state=clone,
+                    cursor=body_dag.entrypoint,
+                    prefix=self.path,
+                    item_index=index,
+                )
                 pending.frame = child
             else:
                 child.dag = body_dag
@@ -307,8 +337,10 @@ class _Pool:
             dag = cast("DAG", self.frame.dag)
             return ValidationError(
                 f"scatter {self.placement.name!r} of DAG {dag.name!r}: input path "
-                f"{exc.path!r} does not exist", dag_name=dag.name,
-                placement=self.placement.name, path=exc.path,
+                f"{exc.path!r} does not exist",
+                dag_name=dag.name,
+                placement=self.placement.name,
+                path=exc.path,
             )
         return exc
 

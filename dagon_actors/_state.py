@@ -158,9 +158,9 @@ class NodeStateBase:
     """
 
     lifecycle: Lifecycle = attrs.field(factory=Lifecycle)
-    errors: list[ErrorRecord] = attrs.field(factory=list)
-    warnings: list[ErrorRecord] = attrs.field(factory=list)
-    metadata: dict[str, Any] = attrs.field(factory=dict)
+    errors: list[ErrorRecord] = attrs.field(factory=list[ErrorRecord])
+    warnings: list[ErrorRecord] = attrs.field(factory=list[ErrorRecord])
+    metadata: dict[str, Any] = attrs.field(factory=dict[str, Any])
     # Live progress of an interrupted composite placement; see RESUME_KEY.
     _resume: _Resumable | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
@@ -191,8 +191,7 @@ class NodeStateBase:
             fresh = cls()
         except TypeError as exc:
             raise ExecutionError(
-                f"cannot clone {cls.__name__}: {exc}; give its fields defaults "
-                "or override clone()"
+                f"cannot clone {cls.__name__}: {exc}; give its fields defaults or override clone()"
             ) from exc
         if self.metadata:
             fresh.metadata = copy.deepcopy(self.metadata)
@@ -262,17 +261,17 @@ class NodeStateBase:
         except Exception as exc:
             paths = error_paths(exc, "state.fields")
             first = paths[0][0] if paths else "state.fields"
+            problem = describe_error(exc, "state.fields")
             raise CheckpointError(
-                f"state snapshot does not fit {cls.__name__}: {describe_error(exc, 'state.fields')}",
-                field=first,
+                f"state snapshot does not fit {cls.__name__}: {problem}", field=first
             ) from None
         metadata = dict(snapshot["metadata"])
         wire = metadata.pop(RESUME_KEY, None)
         state.metadata = json_copy(metadata)
         if wire is not None:
-            from dagon_actors._progress import resume_from_wire  # noqa: PLC0415 -- cycle
+            from dagon_actors._progress import resume_from_wire
 
-            state._resume = resume_from_wire(wire, cls)  # pyright: ignore[reportPrivateUsage]
+            state._resume = resume_from_wire(wire, cls)
         return state
 
 
@@ -300,9 +299,7 @@ def _codec_for(cls: type[NodeStateBase]) -> _StateCodec:
         if attribute.name in _BASE_FIELDS or attribute.metadata.get("transient"):
             omit[attribute.name] = override(omit=True)
     unstructure_fn = make_dict_unstructure_fn(cls, CONVERTER, **omit)
-    structure_fn = make_dict_structure_fn(
-        cls, CONVERTER, _cattrs_forbid_extra_keys=True, **omit
-    )
+    structure_fn = make_dict_structure_fn(cls, CONVERTER, _cattrs_forbid_extra_keys=True, **omit)
     codec = _StateCodec(
         unstructure=unstructure_fn,
         structure=lambda data: structure_fn(data, cls),

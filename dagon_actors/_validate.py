@@ -56,9 +56,10 @@ def _check_routes(
         if expected is not None and output not in expected:
             problems.append(f"routes {output!r}, which the {what} never produces")
     if expected is not None:
-        for output in sorted(expected) if isinstance(expected, frozenset) else expected:
-            if output not in routes:
-                problems.append(f"{what} output {output!r} is not routed")
+        ordered = sorted(expected) if isinstance(expected, frozenset) else expected
+        problems.extend(
+            f"{what} output {output!r} is not routed" for output in ordered if output not in routes
+        )
 
 
 def _check_path(problems: list[str], path: str, what: str) -> None:
@@ -91,8 +92,7 @@ def find_problems(
         if placement.name in names:
             duplicates.add(placement.name)
         names.add(placement.name)
-    for name in sorted(duplicates):
-        findings.append(f"{dag.name}.{name}: duplicate placement name")
+    findings.extend(f"{dag.name}.{name}: duplicate placement name" for name in sorted(duplicates))
     if not dag.placements:
         findings.append(f"{dag.name}.<dag>: has no placements")
     elif dag.placement(dag.entrypoint) is None:

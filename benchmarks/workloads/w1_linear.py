@@ -6,6 +6,7 @@ placement boundary must at least cost).
 """
 
 import asyncio
+import itertools
 from typing import Any
 
 import trio
@@ -188,7 +189,7 @@ def pydantic_graph_steps_trial(runs: int) -> Trial:
     builder = GraphBuilder(input_type=int, output_type=int)
     steps = [builder.step(add_one, node_id=f"s{i}") for i in range(PLACEMENTS)]
     builder.add(builder.edge_from(builder.start_node).to(steps[0]))
-    for before, after in zip(steps, steps[1:], strict=False):
+    for before, after in itertools.pairwise(steps):
         builder.add(builder.edge_from(before).to(after))
     builder.add(builder.edge_from(steps[-1]).to(builder.end_node))
     graph = builder.build()
@@ -260,17 +261,17 @@ def targets(result: WorkloadResult) -> list[str]:
     lines: list[str] = []
     if ours is not None and floor is not None:
         ratio = ours.median / floor.median
-        lines.append(f"W1 ours within 3× the floor: {ratio:.2f}× — {verdict(ratio <= 3)}")
+        lines.append(f"W1 ours within 3x the floor: {ratio:.2f}x — {verdict(ratio <= 3)}")
     else:
-        lines.append(f"W1 ours within 3× the floor: {verdict(None)}")
+        lines.append(f"W1 ours within 3x the floor: {verdict(None)}")
     for base, needed in ((PYDANTIC_GRAPH, 10.0), (LANGGRAPH, 20.0)):
         other = _best(result, base)
         if ours is not None and other is not None:
             factor = speedup(ours, other)
             lines.append(
-                f"W1 ours ≥{needed:.0f}× faster than {base} (its fastest idiom): "
-                f"{factor:.1f}× — {verdict(factor >= needed)}"
+                f"W1 ours ≥{needed:.0f}x faster than {base} (its fastest idiom): "
+                f"{factor:.1f}x — {verdict(factor >= needed)}"
             )
         else:
-            lines.append(f"W1 ours ≥{needed:.0f}× faster than {base}: {verdict(None)}")
+            lines.append(f"W1 ours ≥{needed:.0f}x faster than {base}: {verdict(None)}")
     return lines

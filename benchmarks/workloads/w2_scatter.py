@@ -390,7 +390,7 @@ def rss_rows(config: Config) -> list[Row]:
             row.metrics["growth"] = growth
             sizes_text = ", ".join(f"{_label(s)}: {fmt(_mib(got[s].peak_kib))}" for s in sizes)
             row.check = (
-                f"{_label(big)}/{_label(mid)} = {growth:.2f}×; {sizes_text} MiB; "
+                f"{_label(big)}/{_label(mid)} = {growth:.2f}x; {sizes_text} MiB; "
                 f"baseline {fmt(_mib(got[big].baseline_kib))} MiB; "
                 f"{_label(big)} at {fmt(big / got[big].seconds)} items/s"
             )
@@ -399,7 +399,8 @@ def rss_rows(config: Config) -> list[Row]:
 
 
 RSS_NOTE = (
-    "W2 RSS: each size runs in a fresh interpreter; peak = `VmHWM` of the child (its `ru_maxrss` would carry the parent's peak over exec); items come from an async "
+    "W2 RSS: each size runs in a fresh interpreter; peak = `VmHWM` of the child (its "
+    "`ru_maxrss` would carry the parent's peak over exec); items come from an async "
     "generator; ours holds it in a transient state field and uses `Gather.discard()`; the "
     "floor discards results too. Baseline = peak RSS after imports and setup, before the run."
 )
@@ -455,18 +456,18 @@ def targets(result: WorkloadResult, rss: list[Row]) -> list[str]:
         lines.append(f"W2 ours ≥40% of the floor's items/s: {verdict(None)}")
     if ours is not None and langgraph is not None:
         factor = speedup(ours, langgraph)
-        lines.append(f"W2 ours ≥20× LangGraph's items/s: {factor:.1f}× — {verdict(factor >= 20)}")
+        lines.append(f"W2 ours ≥20x LangGraph's items/s: {factor:.1f}x — {verdict(factor >= 20)}")
     else:
-        lines.append(f"W2 ours ≥20× LangGraph's items/s: {verdict(None)}")
+        lines.append(f"W2 ours ≥20x LangGraph's items/s: {verdict(None)}")
     ours_rss = next((row for row in rss if row.system == OURS and row.ok), None)
     if ours_rss is not None:
         growth = ours_rss.metrics["growth"]
         lines.append(
-            f"W2 ours peak RSS at the largest size within 1.2× of the next: {growth:.2f}× — "
+            f"W2 ours peak RSS at the largest size within 1.2x of the next: {growth:.2f}x — "
             f"{verdict(growth <= 1.2)}"
         )
     else:
-        lines.append(f"W2 ours peak RSS 1M within 1.2× of 100k: {verdict(None)}")
+        lines.append(f"W2 ours peak RSS 1M within 1.2x of 100k: {verdict(None)}")
     return lines
 
 

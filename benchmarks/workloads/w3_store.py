@@ -1,4 +1,4 @@
-"""W3 — contended store: 1,000 concurrent tasks × 10 atomic increments of one key.
+"""W3 — contended store: 1,000 concurrent tasks x 10 atomic increments of one key.
 
 Operations per second (10,000 increments per run), final count exact.
 
@@ -29,7 +29,7 @@ from benchmarks._harness import (
 )
 
 KEY = "W3"
-TITLE = "contended store, 1,000 tasks × 10 atomic increments of one key"
+TITLE = "contended store, 1,000 tasks x 10 atomic increments of one key"
 UNIT = "ops/s"
 
 
@@ -40,7 +40,7 @@ def _increment(value: int | None) -> int:
 # -- floor -------------------------------------------------------------------------
 
 
-def floor_trial(tasks: int, increments: int) -> Trial:
+def floor_trial(tasks: int, increments: int, runs: int) -> Trial:
     async def contend(counts: dict[str, int]) -> None:
         lock = trio.Lock()
 
@@ -55,16 +55,20 @@ def floor_trial(tasks: int, increments: int) -> Trial:
 
     async def batch() -> tuple[float, int]:
         await contend({})  # warm-up
-        counts: dict[str, int] = {}
-        start = now()
-        await contend(counts)
-        return now() - start, counts["n"]
+        elapsed, count = 0.0, 0
+        for _ in range(runs):
+            counts: dict[str, int] = {}
+            start = now()
+            await contend(counts)
+            elapsed += now() - start
+            count = counts["n"]
+        return elapsed, count
 
     def trial() -> Sample:
         elapsed, count = trio.run(batch)
         total = tasks * increments
         require(count == total, f"count {count} != {total}")
-        return Sample(total / elapsed, f"count={count}")
+        return Sample(total * runs / elapsed, f"count={count}")
 
     return trial
 
@@ -72,7 +76,7 @@ def floor_trial(tasks: int, increments: int) -> Trial:
 # -- dagon_actors ------------------------------------------------------------------------
 
 
-def ours_trial(tasks: int, increments: int) -> Trial:
+def ours_trial(tasks: int, increments: int, runs: int) -> Trial:
     from dagon_actors import MemoryStore
 
     async def contend(store: Any) -> None:
@@ -86,20 +90,22 @@ def ours_trial(tasks: int, increments: int) -> Trial:
 
     async def batch() -> tuple[float, Any]:
         await contend(MemoryStore())  # warm-up
-        store = MemoryStore()
-        start = now()
-        await contend(store)
-        elapsed = now() - start
-        count = store.get("n")
-        if inspect.isawaitable(count):
-            count = await count
+        elapsed, count = 0.0, None
+        for _ in range(runs):
+            store = MemoryStore()
+            start = now()
+            await contend(store)
+            elapsed += now() - start
+            count = store.get("n")
+            if inspect.isawaitable(count):
+                count = await count
         return elapsed, count
 
     def trial() -> Sample:
         elapsed, count = trio.run(batch)
         total = tasks * increments
         require(count == total, f"count {count} != {total}")
-        return Sample(total / elapsed, f"count={count}")
+        return Sample(total * runs / elapsed, f"count={count}")
 
     return trial
 
@@ -107,7 +113,7 @@ def ours_trial(tasks: int, increments: int) -> Trial:
 # -- LangGraph ------------------------------------------------------------------------------
 
 
-def langgraph_trial(tasks: int, increments: int) -> Trial:
+def langgraph_trial(tasks: int, increments: int, runs: int) -> Trial:
     import operator
     from typing import Annotated, TypedDict
 
@@ -135,15 +141,19 @@ def langgraph_trial(tasks: int, increments: int) -> Trial:
 
     async def batch() -> tuple[float, int]:
         await compiled.ainvoke({"count": 0, "branches": 10})  # warm-up
-        start = now()
-        result = await compiled.ainvoke({"count": 0, "branches": tasks})
-        return now() - start, result["count"]
+        elapsed, count = 0.0, 0
+        for _ in range(runs):
+            start = now()
+            result = await compiled.ainvoke({"count": 0, "branches": tasks})
+            elapsed += now() - start
+            count = result["count"]
+        return elapsed, count
 
     def trial() -> Sample:
         elapsed, count = asyncio.run(batch())
         total = tasks * increments
         require(count == total, f"count {count} != {total}")
-        return Sample(total / elapsed, f"count={count}")
+        return Sample(total * runs / elapsed, f"count={count}")
 
     return trial
 
@@ -151,7 +161,7 @@ def langgraph_trial(tasks: int, increments: int) -> Trial:
 # -- pydantic-graph ---------------------------------------------------------------------------
 
 
-def pydantic_graph_trial(tasks: int, increments: int) -> Trial:
+def pydantic_graph_trial(tasks: int, increments: int, runs: int) -> Trial:
     from pydantic_graph import GraphBuilder, StepContext, reduce_sum
 
     builder = GraphBuilder(input_type=list[int], output_type=int)
@@ -170,15 +180,18 @@ def pydantic_graph_trial(tasks: int, increments: int) -> Trial:
 
     async def batch() -> tuple[float, int]:
         await graph.run(inputs=[increments] * 10)  # warm-up
-        start = now()
-        count = await graph.run(inputs=[increments] * tasks)
-        return now() - start, count
+        elapsed, count = 0.0, 0
+        for _ in range(runs):
+            start = now()
+            count = await graph.run(inputs=[increments] * tasks)
+            elapsed += now() - start
+        return elapsed, count
 
     def trial() -> Sample:
         elapsed, count = asyncio.run(batch())
         expected = tasks * increments
         require(count == expected, f"count {count} != {expected}")
-        return Sample(expected / elapsed, f"count={count}")
+        return Sample(expected * runs / elapsed, f"count={count}")
 
     return trial
 
@@ -199,16 +212,17 @@ PYDANTIC_GRAPH_NOTE = (
 def run(config: Config) -> WorkloadResult:
     tasks, increments = 1_000, 10
     rounds = config.pick(7, 2)
+    runs = config.pick(3, 1)
     trials: dict[str, Trial | str] = {}
     if config.wants(FLOOR):
-        trials[FLOOR] = prepare(FLOOR, lambda: floor_trial(tasks, increments))
+        trials[FLOOR] = prepare(FLOOR, lambda: floor_trial(tasks, increments, runs))
     if config.wants(OURS):
-        trials[OURS] = prepare(OURS, lambda: ours_trial(tasks, increments))
+        trials[OURS] = prepare(OURS, lambda: ours_trial(tasks, increments, runs))
     if config.wants(LANGGRAPH):
-        trials[LANGGRAPH] = prepare(LANGGRAPH, lambda: langgraph_trial(tasks, increments))
+        trials[LANGGRAPH] = prepare(LANGGRAPH, lambda: langgraph_trial(tasks, increments, runs))
     if config.wants(PYDANTIC_GRAPH):
         trials[PYDANTIC_GRAPH] = prepare(
-            PYDANTIC_GRAPH, lambda: pydantic_graph_trial(tasks, increments)
+            PYDANTIC_GRAPH, lambda: pydantic_graph_trial(tasks, increments, runs)
         )
     outcome = alternate(trials, rounds, label=KEY)
     rows = rows_from(
