@@ -15,7 +15,7 @@ Model classes carry no JSON knowledge; this module is the edge.
 from __future__ import annotations
 
 import math
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, NewType, cast, get_args, get_origin
 
 import cattrs
 from cattrs.errors import (
@@ -25,7 +25,20 @@ from cattrs.errors import (
     IterableValidationError,
 )
 
-__all__ = ["CONVERTER", "describe_error", "error_paths", "make_converter"]
+from dagon_actors._json import NotJSONError, json_check
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["CONVERTER", "JSONObject", "describe_error", "error_paths", "make_converter"]
+
+JSONObject = NewType("JSONObject", dict[str, Any])
+"""A JSON object passed through as is: validated on structure, never walked by cattrs.
+
+Used for payloads that are already plain JSON data (state and store
+snapshots), so a checkpoint serialises them once instead of having cattrs
+rebuild every nested value.
+"""
 
 
 def _strict_int(value: object, _: type) -> int:
@@ -56,8 +69,55 @@ def _strict_bool(value: object, _: type) -> bool:
     return value
 
 
+def _structure_json_object(value: object, _: type) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    mapping = cast("dict[str, Any]", value)
+    try:
+        json_check(mapping)
+    except NotJSONError as exc:
+        raise TypeError(exc.describe()) from None
+    return mapping
+
+
+def _unstructure_json_object(value: dict[str, Any]) -> dict[str, Any]:
+    return value
+
+
+_PRIMITIVES: dict[type[Any], str] = {
+    int: "an integer",
+    str: "a string",
+    bool: "a boolean",
+}
+
+
+def _is_primitive_list(tp: Any) -> bool:
+    return get_origin(tp) is list and get_args(tp)[:1] in ((int,), (str,), (bool,))
+
+
+def _primitive_list_hook(tp: Any) -> Callable[[object, type], list[Any]]:
+    # A fast path for list[int] / list[str] / list[bool]: one C-level scan
+    # instead of a hook call per element, with the same strictness.
+    element: type[Any] = get_args(tp)[0]
+    kind = _PRIMITIVES[element]
+
+    def structure(value: object, _: type) -> list[Any]:
+        if type(value) is not list:
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        items = cast("list[Any]", value)
+        if not all(type(item) is element for item in items):
+            index = next(i for i, item in enumerate(items) if type(item) is not element)
+            raise TypeError(f"item {index}: expected {kind}, got {items[index]!r}")
+        return list(items)
+
+    return structure
+
+
 def configure_converter(converter: cattrs.Converter) -> None:
-    """Install the strict primitive hooks on ``converter``."""
+    """Install the strict primitive hooks and the JSON pass-through on ``converter``."""
+    converter.register_structure_hook(JSONObject, _structure_json_object)
+    converter.register_unstructure_hook(JSONObject, _unstructure_json_object)
+    converter.register_structure_hook_factory(_is_primitive_list, _primitive_list_hook)
     converter.register_structure_hook(int, _strict_int)
     converter.register_structure_hook(float, _strict_float)
     converter.register_structure_hook(str, _strict_str)

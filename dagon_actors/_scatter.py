@@ -141,7 +141,9 @@ async def run_scatter(
     state._resume = progress  # pyright: ignore[reportPrivateUsage]
     if not progress.exhausted or progress.pending:
         await pool.run(
-            None if progress.exhausted else _Source(source, progress.pulled), limit, window
+            None if progress.exhausted else _Source(cast("object", source), progress.pulled),
+            limit,
+            window,
         )
     if pool.failure is not None:
         raise dispatcher.engine_failure(frame, pool.failure, name)

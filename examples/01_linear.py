@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import trio
 
-from dagon_actors import Dagonizer, DAGBuilder, NodeContext, NodeStateBase, node
+from dagon_actors import DAGBuilder, Dagonizer, NodeContext, NodeStateBase, node
 
 
 @attrs.define

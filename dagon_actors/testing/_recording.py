@@ -76,11 +76,12 @@ class RecordingStore:
 
         store = RecordingStore(MemoryStore())
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(store.update, "n", increment, name="a")
-            nursery.start_soon(store.update, "n", increment, name="b")
+            nursery.start_soon(store.update, "n", slow_increment, name="first")
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.start_soon(store.update, "n", slow_increment, name="second")
         assert [(r.task, r.value, r.result) for r in store.log] == [
-            ("a", None, 1),
-            ("b", 1, 2),
+            ("first", None, 1),
+            ("second", 1, 2),
         ]
     """
 
@@ -183,7 +184,7 @@ class _ContextLike(Protocol):
     def item_index(self) -> int | None: ...
 
 
-class NodeLike(Protocol):
+class _NodeLike(Protocol):
     """What :class:`RecordingNode` needs of a node: a name, outputs, ``execute``."""
 
     @property
@@ -240,7 +241,7 @@ class RecordingNode:
         ]
     """
 
-    def __init__(self, inner: NodeLike) -> None:
+    def __init__(self, inner: _NodeLike) -> None:
         self.inner = inner
         """The node being recorded."""
         self.log: list[NodeRecord] = []
