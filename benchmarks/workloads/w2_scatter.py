@@ -37,10 +37,10 @@ from benchmarks._harness import (
     fmt,
     measure_rss,
     now,
-    peak_rss_kib,
     prepare,
     progress,
     report_rss,
+    reset_peak_rss,
     require,
     rows_from,
     speedup,
@@ -271,7 +271,7 @@ async def floor_stream(n: int) -> None:
         finally:
             limiter.release_on_behalf_of(token)
 
-    baseline = peak_rss_kib()
+    baseline = reset_peak_rss()
     start = now()
     async with trio.open_nursery() as nursery:
         async for item in _numbers(n, pulled):
@@ -316,7 +316,7 @@ async def ours_stream(n: int) -> None:
     dispatcher.register_dag(dag)
     pulled = [0]
     state = StreamState(source=_numbers(n, pulled))
-    baseline = peak_rss_kib()
+    baseline = reset_peak_rss()
     start = now()
     result = await dispatcher.execute("stream", state)
     elapsed = now() - start
@@ -389,9 +389,12 @@ def rss_rows(config: Config) -> list[Row]:
             row.samples = [_mib(got[big].peak_kib)]
             row.metrics["growth"] = growth
             sizes_text = ", ".join(f"{_label(s)}: {fmt(_mib(got[s].peak_kib))}" for s in sizes)
+            above = ", ".join(
+                f"{_label(s)}: +{fmt(_mib(got[s].peak_kib - got[s].baseline_kib))}" for s in sizes
+            )
             row.check = (
-                f"{_label(big)}/{_label(mid)} = {growth:.2f}x; {sizes_text} MiB; "
-                f"baseline {fmt(_mib(got[big].baseline_kib))} MiB; "
+                f"{_label(big)}/{_label(mid)} = {growth:.2f}x; peaks {sizes_text} MiB; "
+                f"above baseline {above} MiB; "
                 f"{_label(big)} at {fmt(big / got[big].seconds)} items/s"
             )
         rows.append(row)
@@ -402,7 +405,8 @@ RSS_NOTE = (
     "W2 RSS: each size runs in a fresh interpreter; peak = `VmHWM` of the child (its "
     "`ru_maxrss` would carry the parent's peak over exec); items come from an async "
     "generator; ours holds it in a transient state field and uses `Gather.discard()`; the "
-    "floor discards results too. Baseline = peak RSS after imports and setup, before the run."
+    "floor discards results too. The peak is reset to the current RSS after imports and setup "
+    "(`/proc/self/clear_refs`), which is the baseline."
 )
 LANGGRAPH_NOTE = (
     "LangGraph W2: a conditional edge from START returns one `Send('work', {'item': i})` per "
