@@ -10,6 +10,7 @@ untimed setup and warm-up, times one batch, checks the result, and returns a
 every round) so slow drift of the machine hits every system alike.
 """
 
+import contextlib
 import gc
 import os
 import platform
@@ -263,10 +264,8 @@ def reset_peak_rss() -> int:
     imports and setup would be invisible. Where the reset is not allowed the
     baseline is simply the peak so far.
     """
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
     return peak_rss_kib()
 
 

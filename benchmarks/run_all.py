@@ -28,7 +28,7 @@ SYSTEM_ALIASES = {"dagon_actors": "ours", "trio": "floor", "pydantic_graph": "py
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Run the dagon_actors benchmark suite.")
     parser.add_argument(
         "--quick", action="store_true", help="small sizes and few repeats (smoke run, < 30 s)"
     )
@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     only = [w.strip().upper() for w in args.only.split(",") if w.strip()] or list(WORKLOADS)
     unknown = [w for w in only if w not in WORKLOADS]
-    systems = {SYSTEM_ALIASES.get(s.strip(), s.strip()) for s in args.systems.split(",")}
-    systems.discard("")
+    names: list[str] = [n.strip() for n in str(args.systems).split(",") if n.strip()]
+    systems: set[str] = {SYSTEM_ALIASES.get(name, name) for name in names}
     bad = sorted(systems - set(ALL_SYSTEMS))
     if unknown or bad:
         print(f"unknown workloads {unknown} / systems {bad}", file=sys.stderr)

@@ -16,13 +16,13 @@ Why a lock and not a mailbox task
 Why :class:`trio.StrictFIFOLock`
     Arrival order is part of the contract (``update`` calls are applied in the
     order they were made), not an accident of scheduling. Today
-    :class:`trio.Lock` hands the lock to waiters first-come-first-served too, but
-    its docs reserve the right to stop doing so for throughput;
-    ``StrictFIFOLock`` is the same lock with that order *promised*, and an
-    executable reminder that this module relies on it. Every public operation
-    does all its synchronous work (key check, validation, copying) before it
-    queues, and queues with no ``await`` before it, so "arrival" means "the
-    moment the call was made".
+    :class:`trio.Lock` also hands itself to waiters first come, first served,
+    but Trio's docs warn that this may change (for instance under smarter
+    scheduling policies); ``StrictFIFOLock`` is the same lock with that order
+    *promised*, and an executable reminder that this module relies on it.
+    Every operation checks its key and validates and copies its value before
+    it queues, with no ``await`` before queuing, so "arrival" means "the moment
+    the call was made". Queuing is also the operation's checkpoint.
 
 Reentry
     :meth:`Store.update` holds the lock while its function runs, even across that
@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast, final, r
 import attrs
 import trio
 
-from ._codec import CONVERTER, describe_error
+from ._codec import CONVERTER, JSONObject, describe_error
 from ._errors import StoreError, StoreErrorReason
 from ._json import NotJSONError, json_check, json_copy
 
@@ -159,7 +159,8 @@ class StoreSnapshot:
 
     version: int
     type: str
-    entries: dict[str, Any]
+    # Already plain JSON: the converter passes it through instead of walking it.
+    entries: JSONObject
 
 
 @attrs.frozen(kw_only=True)
@@ -450,9 +451,8 @@ class BaseStore(abc.ABC):
             elif type(current) not in _SCALARS:
                 current = json_copy(current)
             new: object = fn(current)
-            kind: type[object] = type(
-                new
-            )  # type checks first: isawaitable alone is slow for values
+            # Cheap type checks first: isawaitable alone is slow for plain values.
+            kind: type[object] = type(new)
             if kind is _CORO or (kind not in _SCALARS and inspect.isawaitable(new)):
                 new = await cast("Awaitable[object]", new)
             await self._raw_set(full, self._validated(key, new))
@@ -477,7 +477,7 @@ class BaseStore(abc.ABC):
             for key, value in items
         }
         return StoreSnapshot(
-            version=self.snapshot_version, type=self.snapshot_type, entries=entries
+            version=self.snapshot_version, type=self.snapshot_type, entries=JSONObject(entries)
         )
 
     async def restore(self, snapshot: StoreSnapshot) -> None:
@@ -535,7 +535,16 @@ class BaseStore(abc.ABC):
         if type(entries) is not dict:
             raise incompatible(f"entries of type {type(entries).__name__}")
         checked: dict[Any, Any] = entries
-        return [(self._full(key), self._validated(key, value)) for key, value in checked.items()]
+        prefix = self._prefix
+        try:
+            # One validating copy of the whole mapping: the fast path.
+            copied: dict[str, Any] = json_copy(checked)
+        except NotJSONError:
+            # Slow path, only to name the offending key in the error.
+            return [
+                (self._full(key), self._validated(key, value)) for key, value in checked.items()
+            ]
+        return [(prefix + key, value) for key, value in copied.items()]
 
 
 # --------------------------------------------------------------------------- memory
@@ -798,15 +807,26 @@ class TypedStore:
         return await self._inner.snapshot()
 
     async def restore(self, snapshot: StoreSnapshot) -> None:
-        """Check every entry against the schema, then restore the inner store.
+        """Check the snapshot (see :meth:`check_snapshot`), then restore the inner store.
 
         Raises:
             StoreError: ``UNKNOWN_KEY`` or ``WRONG_TYPE`` for a bad entry (the
                 store is unchanged), or whatever the inner ``restore`` raises.
         """
+        self.check_snapshot(snapshot)
+        await self._inner.restore(snapshot)
+
+    def check_snapshot(self, snapshot: StoreSnapshot) -> None:
+        """Raise the ``StoreError`` that :meth:`restore` would, without restoring.
+
+        Runs the inner store's own ``check_snapshot`` if it has one (type tag
+        and version), then checks every entry against the schema.
+        """
+        inner_check = getattr(self._inner, "check_snapshot", None)
+        if inner_check is not None:
+            inner_check(snapshot)
         for key, raw in _entries(snapshot):
             self._from_json(key, self._type_of(key), raw)
-        await self._inner.restore(snapshot)
 
 
 def _entries(snapshot: StoreSnapshot) -> Iterable[tuple[str, Any]]:

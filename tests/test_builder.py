@@ -119,7 +119,9 @@ def test_two_node_objects_with_one_name_are_rejected() -> None:
     async def impostor(state: NodeStateBase, ctx: object) -> str:
         return "done"
 
-    builder = DAGBuilder("flow", "1").node("a", step, {"done": "b"}).node("b", impostor, {"done": None})
+    builder = (
+        DAGBuilder("flow", "1").node("a", step, {"done": "b"}).node("b", impostor, {"done": None})
+    )
     with pytest.raises(ValidationError) as info:
         builder.build()
     message = str(info.value)

@@ -1,4 +1,4 @@
-"""The DAG as data: ``to_dict`` / ``DAG.from_dict`` (DESIGN.md public table, "DAGs and placements")."""
+"""The DAG as data: ``to_dict`` and ``DAG.from_dict`` (DESIGN.md "DAGs and placements")."""
 
 from __future__ import annotations
 
@@ -60,7 +60,13 @@ def every_kind() -> DAG:
             reducer="terminal",
             gather=Gather.map({"metadata.reply": "metadata.replies"}),
         )
-        .scatter("fan-append", respond, source="metadata.items", routes=AGGREGATE, gather=Gather.append("metadata.all"))
+        .scatter(
+            "fan-append",
+            respond,
+            source="metadata.items",
+            routes=AGGREGATE,
+            gather=Gather.append("metadata.all"),
+        )
         .node("m1", respond, {"success": None})
         .node("m2", classify, {"on_topic": None, "off_topic": None})
         .parallel("par", ["m1", "m2"], "all-success", {"success": "fan-dag", "error": "fan-append"})

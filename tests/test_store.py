@@ -1,8 +1,11 @@
 """The Store contract: every backend runs this module unchanged.
 
-A backend plugs in through ``BACKENDS`` only: a function that makes a fresh
+A backend plugs in through ``BACKENDS`` (a function that makes a fresh
 backing and returns an opener, ``open_store(namespace) -> Store``, for stores
-on that one backing. Each backend then runs every test in three layouts:
+on that one backing) and ``ENVELOPES`` (its snapshot type tag and version).
+Besides the memory store, ``TextStore`` below stands in for an I/O backend
+built from BaseStore's override points. Each backend runs every test in three
+layouts:
 
 * ``root``: a store in the root namespace, alone on its backing;
 * ``namespaced``: a store in namespace ``"ns"``, alone on its backing;
@@ -25,7 +28,14 @@ from hypothesis import strategies as st
 
 from dagon_actors._codec import CONVERTER
 from dagon_actors._errors import StoreError, StoreErrorReason
-from dagon_actors._store import MemoryBacking, MemoryStore, Store, StoreSnapshot
+from dagon_actors._store import (
+    BaseStore,
+    MemoryBacking,
+    MemoryStore,
+    Store,
+    StoreLock,
+    StoreSnapshot,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -41,8 +51,61 @@ def memory_backend() -> Opener:
     return lambda namespace: MemoryStore(namespace, backing=backing)
 
 
+class TextStore(BaseStore):
+    """A stand-in for an I/O backend, built only from BaseStore's override points.
+
+    Values live as JSON text (as in SQLite or Redis) and every raw call awaits,
+    so the contract is also checked where the backend yields while the lock is
+    held. Writes are shielded, as the override points require.
+    """
+
+    snapshot_type = "test-text"
+
+    def __init__(self, namespace: str, *, rows: dict[str, str], lock: StoreLock) -> None:
+        super().__init__(namespace, lock=lock)
+        self._rows = rows
+
+    async def _raw_get(self, key: str) -> Any:
+        await trio.lowlevel.checkpoint()
+        text = self._rows.get(key)
+        return self.MISSING if text is None else json.loads(text)
+
+    async def _raw_set(self, key: str, value: Any) -> None:
+        text = json.dumps(value)
+        with trio.CancelScope(shield=True):
+            await trio.lowlevel.checkpoint()
+            self._rows[key] = text
+
+    async def _raw_delete(self, key: str) -> bool:
+        existed = False
+        with trio.CancelScope(shield=True):
+            await trio.lowlevel.checkpoint()
+            existed = self._rows.pop(key, None) is not None
+        return existed
+
+    async def _raw_items(self, prefix: str) -> list[tuple[str, Any]]:
+        await trio.lowlevel.checkpoint()
+        return [(k, json.loads(v)) for k, v in self._rows.items() if k.startswith(prefix)]
+
+    async def _raw_replace(self, prefix: str, items: list[tuple[str, Any]]) -> None:
+        texts = [(key, json.dumps(value)) for key, value in items]
+        with trio.CancelScope(shield=True):
+            await trio.lowlevel.checkpoint()
+            for key in [k for k in self._rows if k.startswith(prefix)]:
+                del self._rows[key]
+            self._rows.update(texts)
+
+
+def text_backend() -> Opener:
+    """TextStores on one fresh backing (a dict of JSON text and its lock)."""
+    rows: dict[str, str] = {}
+    lock = StoreLock()
+    return lambda namespace: TextStore(namespace, rows=rows, lock=lock)
+
+
 BACKENDS: dict[str, Callable[[], Opener]] = {
     "memory": memory_backend,
+    "text": text_backend,
 }
 """Backend name -> maker of an opener. Add a backend here and nowhere else."""
 
@@ -57,7 +120,7 @@ KEYS = ("k", "a", "b", "c")
 """Key names the tests use; a neighbour fills them with noise."""
 
 # Snapshot envelope expected from each backend: (type tag, format version).
-ENVELOPES: dict[str, tuple[str, int]] = {"memory": ("memory", 1)}
+ENVELOPES: dict[str, tuple[str, int]] = {"memory": ("memory", 1), "text": ("test-text", 1)}
 
 
 @pytest.fixture(params=list(BACKENDS))
@@ -118,8 +181,9 @@ json_values = st.recursive(
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -584,6 +648,31 @@ async def test_restore_bad_entries_leaves_store_untouched(
     assert await store.get("a") == 1
 
 
+async def test_check_snapshot_raises_like_restore_without_changes(store: Store) -> None:
+    """check_snapshot (where offered) refuses what restore would, and changes nothing."""
+    check = getattr(store, "check_snapshot", None)
+    if check is None:
+        pytest.skip("this backend offers no check_snapshot")
+    await store.set("a", 1)
+    good = await store.snapshot()
+    check(good)
+    for bad, reason in [
+        (StoreSnapshot(version=good.version, type="other", entries={}), "INCOMPATIBLE_SNAPSHOT"),
+        (
+            StoreSnapshot(version=good.version + 1, type=good.type, entries={}),
+            "INCOMPATIBLE_SNAPSHOT",
+        ),
+        (
+            StoreSnapshot(version=good.version, type=good.type, entries={"x": (1,)}),
+            "NOT_SERIALIZABLE",
+        ),
+    ]:
+        with pytest.raises(StoreError) as info:
+            check(bad)
+        assert info.value.reason is StoreErrorReason[reason]
+    assert (await store.snapshot()).entries == {"a": 1}
+
+
 async def test_restore_copies_entries(store: Store) -> None:
     """Mutating a snapshot after restoring it does not change the store."""
     await store.set("a", 0)
@@ -596,9 +685,7 @@ async def test_restore_copies_entries(store: Store) -> None:
 
 @pytest.mark.parametrize("backend_name", list(BACKENDS))
 @given(entries=st.dictionaries(st.text(max_size=8), json_values, max_size=6))
-async def test_snapshot_round_trip_property(
-    backend_name: str, entries: dict[str, Any]
-) -> None:
+async def test_snapshot_round_trip_property(backend_name: str, entries: dict[str, Any]) -> None:
     """For any JSON content, restore(load(dump(snapshot))) reproduces it exactly."""
     source = BACKENDS[backend_name]()("ns")
     for key, value in entries.items():

@@ -97,7 +97,9 @@ async def test_set_is_last_write_wins_by_schedule(
     assert trio.current_time() == 3
 
 
-async def test_queued_sets_apply_in_call_order(store: Store, autojump_clock: trio.abc.Clock) -> None:
+async def test_queued_sets_apply_in_call_order(
+    store: Store, autojump_clock: trio.abc.Clock
+) -> None:
     """Sets queued behind a busy store apply in the order they were called; the last caller wins."""
     called: list[int] = []
     applied: list[int] = []
@@ -124,9 +126,7 @@ async def test_queued_sets_apply_in_call_order(store: Store, autojump_clock: tri
     assert trio.current_time() == 5
 
 
-async def test_updates_apply_in_arrival_order(
-    store: Store, autojump_clock: trio.abc.Clock
-) -> None:
+async def test_updates_apply_in_arrival_order(store: Store, autojump_clock: trio.abc.Clock) -> None:
     """While one update holds the store, later callers queue and run in the order they came."""
     applied: list[str] = []
     # (task, arrives at): all arrive while "first" holds the store for 10 s.

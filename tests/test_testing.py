@@ -12,7 +12,7 @@ import trio.testing
 
 import dagon_actors.testing
 from dagon_actors._errors import StoreError, StoreErrorReason
-from dagon_actors._store import MemoryStore, Store
+from dagon_actors._store import MemoryStore, Store, StoreSnapshot
 from dagon_actors.testing import (
     NodeRecord,
     RecordingNode,
@@ -94,6 +94,17 @@ async def test_recording_store_logs_time_and_task(autojump_clock: trio.abc.Clock
     ]
 
 
+async def test_recording_store_forwards_check_snapshot() -> None:
+    """check_snapshot reaches the inner store, so checkpoints can pre-check it."""
+    inner = MemoryStore()
+    store = RecordingStore(inner)
+    good = await inner.snapshot()
+    store.check_snapshot(good)
+    with pytest.raises(StoreError) as info:
+        store.check_snapshot(StoreSnapshot(version=1, type="other", entries={}))
+    assert info.value.reason is StoreErrorReason.INCOMPATIBLE_SNAPSHOT
+
+
 async def test_recording_store_logs_errors_and_reraises() -> None:
     """A refused call is logged with its error, which still reaches the caller."""
     store = RecordingStore(MemoryStore())
@@ -102,7 +113,7 @@ async def test_recording_store_logs_errors_and_reraises() -> None:
     (record,) = store.log
     assert record.op == "set"
     assert record.error is info.value
-    assert record.error.reason is StoreErrorReason.NOT_SERIALIZABLE
+    assert info.value.reason is StoreErrorReason.NOT_SERIALIZABLE
 
 
 async def test_recording_store_logs_cancellation(autojump_clock: trio.abc.Clock) -> None:

@@ -262,3 +262,19 @@ def test_schema_is_read_only(typed: TypedStore) -> None:
     """The schema cannot be changed after construction."""
     with pytest.raises(TypeError):
         typed.schema["extra"] = int  # type: ignore[index]
+
+
+async def test_check_snapshot_validates_without_restoring(typed: TypedStore) -> None:
+    """check_snapshot raises what restore would (inner's checks first) and changes nothing."""
+    await typed.set("count", 7)
+    good = await typed.snapshot()
+    typed.check_snapshot(good)
+    wrong_type = StoreSnapshot(version=good.version, type=good.type, entries={"count": "x"})
+    with pytest.raises(StoreError) as info:
+        typed.check_snapshot(wrong_type)
+    assert info.value.reason is StoreErrorReason.WRONG_TYPE
+    foreign = StoreSnapshot(version=good.version, type="other", entries={"count": "x"})
+    with pytest.raises(StoreError) as info:
+        typed.check_snapshot(foreign)
+    assert info.value.reason is StoreErrorReason.INCOMPATIBLE_SNAPSHOT
+    assert await typed.get("count") == 7

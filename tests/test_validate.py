@@ -88,9 +88,7 @@ def test_duplicate_placement_names() -> None:
 def test_parallel_member_that_is_not_a_single_placement() -> None:
     """A parallel member must be a ``.node()`` placement, not a terminal or a composite."""
     builder = (
-        DAGBuilder("flow")
-        .parallel("par", ["end"], "collect", {"success": "end"})
-        .terminal("end")
+        DAGBuilder("flow").parallel("par", ["end"], "collect", {"success": "end"}).terminal("end")
     )
     assert "'end'" in only(findings_of(builder), "flow.par: ")
 

@@ -209,6 +209,18 @@ def pydantic_graph_steps_trial(runs: int) -> Trial:
     return trial
 
 
+LANGGRAPH_NOTE = (
+    "LangGraph W1: a StateGraph of 100 async nodes wired START → n0 → … → n99 → END; each "
+    "node returns the one-key update `{'n': n + 1}` (LangGraph's node shape, and it lets the "
+    "run be checked); `ainvoke` with recursion_limit 200 (one superstep per node)."
+)
+PYDANTIC_GRAPH_NOTE = (
+    "pydantic-graph W1: the BaseNode idiom of its docs (one dataclass node returning "
+    "`Hop(i + 1)` until 100, then `End`); the (steps) row is the GraphBuilder idiom with 100 "
+    "distinct `@step`s wired start → s0 → … → s99 → end. Both with `await graph.run(...)`."
+)
+
+
 # -- workload -------------------------------------------------------------------------------
 
 
@@ -234,15 +246,9 @@ def run(config: Config) -> WorkloadResult:
         higher_is_better=False,
         bases={PG_STEPS: PYDANTIC_GRAPH},
         footnotes={
-            LANGGRAPH: "LangGraph W1: each node returns the one-key update `{'n': n + 1}` "
-            "(LangGraph's node shape, and it lets the run be checked); run with "
-            "`ainvoke` and recursion_limit 200.",
-            PYDANTIC_GRAPH: "pydantic-graph W1: the BaseNode idiom (one dataclass node "
-            "returning `Hop(i + 1)` until 100, then `End`); the (steps) row is the "
-            "GraphBuilder idiom with 100 distinct `@step`s.",
-            PG_STEPS: "pydantic-graph W1: the BaseNode idiom (one dataclass node "
-            "returning `Hop(i + 1)` until 100, then `End`); the (steps) row is the "
-            "GraphBuilder idiom with 100 distinct `@step`s.",
+            LANGGRAPH: LANGGRAPH_NOTE,
+            PYDANTIC_GRAPH: PYDANTIC_GRAPH_NOTE,
+            PG_STEPS: PYDANTIC_GRAPH_NOTE,
         },
     )
     result = WorkloadResult(KEY, TITLE, rows)

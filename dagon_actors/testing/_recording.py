@@ -172,16 +172,14 @@ class RecordingStore:
         """Delegate :meth:`Store.restore` and log it."""
         await self._record("restore", None, snapshot, self.inner.restore(snapshot))
 
+    def check_snapshot(self, snapshot: StoreSnapshot) -> None:
+        """Delegate ``check_snapshot`` if the inner store has one (not logged: no I/O)."""
+        inner_check = getattr(self.inner, "check_snapshot", None)
+        if inner_check is not None:
+            inner_check(snapshot)
+
 
 # --------------------------------------------------------------------------- node
-
-
-class _ContextLike(Protocol):
-    @property
-    def placement_path(self) -> tuple[str, ...]: ...
-
-    @property
-    def item_index(self) -> int | None: ...
 
 
 class _NodeLike(Protocol):
@@ -268,8 +266,12 @@ class RecordingNode:
     def __repr__(self) -> str:
         return f"<RecordingNode of {self.inner!r}, {len(self.log)} records>"
 
-    async def execute(self, state: Any, ctx: _ContextLike, /) -> object:
-        """Run the inner node's ``execute``, logging its start and end."""
+    async def execute(self, state: Any, ctx: Any) -> object:
+        """Run the inner node's ``execute``, logging its start and end.
+
+        ``ctx`` is whatever the engine passes; only its ``placement_path`` and
+        ``item_index`` are read.
+        """
         call = self._calls
         self._calls += 1
         path = tuple(ctx.placement_path)
