@@ -1,6 +1,6 @@
 """Run the dagon_actors benchmark suite and print one Markdown table.
 
-    python benchmarks/run_all.py [--quick] [--only W1,W3]
+    python benchmarks/run_all.py [--quick] [--strict] [--only W1,W3]
                                  [--systems floor,ours,langgraph,pydantic-graph]
 
 Progress goes to stderr; the machine description, the table, the targets and
@@ -39,6 +39,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--systems",
         default="floor,ours,langgraph,pydantic-graph",
         help="comma-separated systems to run (floor, ours, langgraph, pydantic-graph)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 if any system failed to run or produced a wrong result (n/a rows excepted)",
     )
     return parser.parse_args(argv)
 
@@ -86,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(results))
     print()
     print("## Targets (issue #7)\n")
+    if args.quick:
+        print("(quick sizes: the targets are only meaningful for a full run)\n")
     for result in results:
         for line in result.targets:
             print(f"- {line}")
@@ -95,6 +102,15 @@ def main(argv: list[str] | None = None) -> int:
         for note in notes:
             print(f"- {note}")
     print(f"\nTotal wall time: {time.perf_counter() - started:.0f} s")
+    failed = [
+        f"{row.workload} {row.system}: {row.failure}"
+        for result in results
+        for row in result.rows
+        if row.failure is not None and row.failure != "n/a"
+    ]
+    if args.strict and failed:
+        print("\n".join(["failed:", *failed]), file=sys.stderr)
+        return 1
     return 0
 
 

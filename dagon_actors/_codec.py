@@ -113,11 +113,17 @@ def _primitive_list_hook(tp: Any) -> Callable[[object, type], list[Any]]:
     return structure
 
 
+def _pass_through(value: object, _: type) -> object:
+    return value
+
+
 def configure_converter(converter: cattrs.Converter) -> None:
     """Install the strict primitive hooks and the JSON pass-through on ``converter``."""
     converter.register_structure_hook(JSONObject, _structure_json_object)
     converter.register_unstructure_hook(JSONObject, _unstructure_json_object)
     converter.register_structure_hook_factory(_is_primitive_list, _primitive_list_hook)
+    # A field typed ``object`` holds whatever JSON data it was given.
+    converter.register_structure_hook_func(lambda tp: tp is object, _pass_through)
     converter.register_structure_hook(int, _strict_int)
     converter.register_structure_hook(float, _strict_float)
     converter.register_structure_hook(str, _strict_str)

@@ -17,7 +17,7 @@ Wire format (``format`` is the document version; ``version`` is the DAG's)::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, final
+from typing import Any, ClassVar, Literal, cast, final
 
 import attrs
 from cattrs.strategies import configure_tagged_union
@@ -208,7 +208,11 @@ class DAG:
             )
         raw_name = data.get("name")
         dag_name = raw_name if isinstance(raw_name, str) else "<document>"
-        fmt = data.get("format", FORMAT_VERSION)
+        fmt = data.get("format")
+        if fmt is None:
+            raise ValidationError.from_findings(
+                dag_name, [f"{dag_name}.format: required field missing"]
+            )
         if fmt != FORMAT_VERSION or type(fmt) is not int:
             raise ValidationError.from_findings(
                 dag_name,
@@ -218,7 +222,11 @@ class DAG:
                 ],
             )
         payload = dict(data)
-        payload.setdefault("format", FORMAT_VERSION)
+        unknown = _unknown_kinds(payload)
+        if unknown:
+            raise ValidationError.from_findings(
+                dag_name, [f"{dag_name}.{where}: {problem}" for where, problem in unknown]
+            )
         try:
             document = CONVERTER.structure(payload, _Document)
         except Exception as exc:
@@ -235,6 +243,38 @@ class DAG:
             phases=tuple(document.phases),
         )
         return check_structure(dag)
+
+
+_PLACEMENT_KINDS = ("node", "embedded", "scatter", "parallel", "terminal")
+_GATHER_KINDS = ("partition", "map", "append", "discard")
+
+
+def _unknown_kinds(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Placements (and gathers) whose ``kind`` tag is missing or unknown."""
+    found: list[tuple[str, str]] = []
+    placements = payload.get("placements")
+    if not isinstance(placements, list):
+        return found
+    for index, entry in enumerate(cast("list[Any]", placements)):
+        if not isinstance(entry, dict):
+            continue
+        doc = cast("dict[str, Any]", entry)
+        name = doc.get("name")
+        where = name if isinstance(name, str) else f"placements[{index}]"
+        kind = doc.get("kind")
+        if kind not in _PLACEMENT_KINDS:
+            problem = (
+                "required field missing: kind"
+                if kind is None
+                else f"unknown placement kind {kind!r} (known: {', '.join(_PLACEMENT_KINDS)})"
+            )
+            found.append((where, problem))
+        gather = doc.get("gather")
+        if kind == "scatter" and isinstance(gather, dict):
+            gather_kind = cast("dict[str, Any]", gather).get("kind")
+            if gather_kind not in _GATHER_KINDS:
+                found.append((where, f"unknown gather kind {gather_kind!r}"))
+    return found
 
 
 def _name_path(path: str, payload: Mapping[str, Any]) -> str:

@@ -146,10 +146,15 @@ class Dagonizer(Generic[StateT, ServicesT]):
             ValidationError: one error listing every finding (unknown node
                 names, unrouted outputs or verdicts, ...), or a name clash.
         """
-        clashes = [
-            f"{dag.name}.<nodes>: a different node is already registered as {name!r}"
+        clashing = {
+            name
             for name, obj in dag.nodes.items()
             if name in self._nodes and self._nodes[name] is not obj
+        }
+        clashes = [
+            f"{dag.name}.{placement}: a different node is already registered as {name!r}"
+            for placement, name in _node_references(dag)
+            if name in clashing
         ]
         known = self._dags.get(dag.name)
         if known is not None and known != dag:
@@ -403,8 +408,8 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 )
             if output not in allowed:
                 raise ExecutionError(
-                    f"node {node_name!r} returned output {output!r}, which placement "
-                    f"{path[-1]!r} of DAG {dag_name!r} does not route",
+                    f"node {getattr(node, 'name', node_name)!r} returned output {output!r}, "
+                    f"which placement {path[-1]!r} of DAG {dag_name!r} does not route",
                     dag_name=dag_name,
                     placement=path[-1],
                     node=node_name,
@@ -471,8 +476,28 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 if not await self._run_phase(run, frame, phase):
                     return False
             else:
-                with trio.CancelScope(shield=True), trio.move_on_after(self.post_phase_timeout):
+                with (
+                    trio.CancelScope(shield=True),
+                    trio.move_on_after(self.post_phase_timeout) as bound,
+                ):
                     await self._run_phase(run, frame, phase)
+                if bound.cancelled_caught:
+                    error = NodeTimeoutError(
+                        f"post phase {phase.name!r} of DAG {dag.name!r} ran past "
+                        f"post_phase_timeout={self.post_phase_timeout}s",
+                        timeout=self.post_phase_timeout,
+                        dag_name=dag.name,
+                        placement=phase.name,
+                        node=phase.node,
+                    )
+                    self.record_warning(
+                        frame.state,
+                        error,
+                        error.message,
+                        node_name=phase.name,
+                        path=(*frame.prefix, phase.name),
+                        item_index=frame.item_index,
+                    )
         return True
 
     async def _run_phase(self, run: Run, frame: Frame, phase: PhaseNode) -> bool:
@@ -628,6 +653,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
                     if timed_out and not frame.prefix:
                         run.timeout_record = outcome
                     self.fail(frame)
+                    self.emit(run, name, None, path)
                     return
                 output: str = outcome
             elif type(placement) is TerminalNode:
@@ -662,6 +688,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             if type(placement) is not SingleNode:
                 self._hook_end(frame, name, None, path)
             self.fail(frame)
+            self.emit(run, name, None, path)
             return
         # Every kind but a terminal routes its output.
         routes = cast("Mapping[str, str | None]", placement.routes)  # pyright: ignore[reportAttributeAccessIssue, reportOptionalMemberAccess, reportUnknownMemberType]
@@ -674,6 +701,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             )
             self.engine_failure(frame, error, name)
             self.fail(frame)
+            self.emit(run, name, None, path)
             return
         nxt = routes[output]
         (frame.skipped if skipped else frame.executed).append(name)
@@ -767,7 +795,10 @@ class Dagonizer(Generic[StateT, ServicesT]):
             frame, placement.name, EmbeddedProgress
         )
         if progress is None:
-            child_state = parent.clone()
+            try:
+                child_state = parent.clone()
+            except Exception as exc:
+                raise self.engine_failure(frame, exc, placement.name) from None
             self.copy_paths(
                 frame, placement.name, placement.inputs, parent, child_state, copy_values=True
             )
@@ -856,6 +887,17 @@ class Dagonizer(Generic[StateT, ServicesT]):
     def reducer(self, name: str) -> tuple[Reducer | None, frozenset[str]] | None:
         """A registered reducer (``None`` fn for built-ins) and its verdicts."""
         return self._reducers.get(name)
+
+
+def _node_references(dag: DAG) -> list[tuple[str, str]]:
+    """(placement name, node name) for every placement and phase that runs a node."""
+    refs: list[tuple[str, str]] = []
+    for placement in (*dag.placements, *dag.phases):
+        if isinstance(placement, SingleNode | PhaseNode):
+            refs.append((placement.name, placement.node))
+        elif isinstance(placement, ScatterNode) and placement.body is not None:
+            refs.append((placement.name, placement.body))
+    return refs
 
 
 class _AnyOutput:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, TypeAlias
 
-__all__ = ["JSONValue", "NotJSONError", "json_copy", "json_check"]
+__all__ = ["JSONValue", "NotJSONError", "json_check", "json_copy"]
 
 JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 

@@ -298,6 +298,19 @@ def _codec_for(cls: type[NodeStateBase]) -> _StateCodec:
     for attribute in attrs.fields(cls):
         if attribute.name in _BASE_FIELDS or attribute.metadata.get("transient"):
             omit[attribute.name] = override(omit=True)
+    for attribute in attrs.fields(cls):
+        if attribute.name in omit:
+            continue
+        try:
+            CONVERTER.get_structure_hook(attribute.type)
+            CONVERTER.get_unstructure_hook(attribute.type)
+        except Exception as exc:
+            raise CheckpointError(
+                f"state field {attribute.name!r} of {cls.__name__} has type "
+                f"{attribute.type!r}, which cattrs cannot (un)structure ({exc}); declare "
+                "it transient or use a JSON-compatible type",
+                field=f"fields.{attribute.name}",
+            ) from None
     unstructure_fn = make_dict_unstructure_fn(cls, CONVERTER, **omit)
     structure_fn = make_dict_structure_fn(cls, CONVERTER, _cattrs_forbid_extra_keys=True, **omit)
     codec = _StateCodec(

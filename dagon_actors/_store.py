@@ -58,13 +58,13 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 __all__ = [
-    "Store",
-    "StoreSnapshot",
-    "StoreStatistics",
-    "StoreLock",
     "BaseStore",
     "MemoryBacking",
     "MemoryStore",
+    "Store",
+    "StoreLock",
+    "StoreSnapshot",
+    "StoreStatistics",
     "TypedStore",
 ]
 

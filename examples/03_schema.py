@@ -15,6 +15,7 @@ import trio
 from dagon_actors import DAG, Dagonizer, NodeContext, NodeStateBase, ValidationError, node
 
 DOCUMENT: dict[str, Any] = {
+    "format": 1,
     "name": "from-json",
     "version": "1",
     "entrypoint": "echo",

@@ -10,6 +10,9 @@ from typing import Any
 import attrs
 import pytest
 import trio
+import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dagon_actors import (
     DAG,
@@ -426,6 +429,29 @@ async def test_missing_input_path_fails_the_placement(recorder) -> None:
     assert "metadata.missing" in record.message
 
 
+async def test_a_state_that_cannot_be_cloned_fails_the_placement(recorder) -> None:
+    """A clone the engine cannot build fails the embedded placement; ``execute`` does not raise."""
+
+    @attrs.define
+    class Needy(NodeStateBase):
+        name: str
+
+    dispatcher = Dagonizer()
+    register(dispatcher, DAGBuilder("child").node("c1", recorder.node("c1"), {"done": None}))
+    state = Needy(name="x")
+    result = await run(
+        DAGBuilder("parent").embedded_dag("emb", "child", {"success": None, "error": None}),
+        state,
+        dispatcher,
+    )
+    assert recorder.started == []
+    assert result.state.lifecycle.variant is LifecycleVariant.FAILED
+    assert result.cursor == "emb"
+    (record,) = state.errors
+    assert "Needy" in record.message
+    assert "clone" in record.message
+
+
 async def test_unregistered_child_dag_fails_the_placement_at_run_time() -> None:
     """Reaching an embedded DAG nobody registered fails that placement with a ValidationError."""
     doc = Doc()
@@ -556,6 +582,41 @@ async def test_parallel_members_run_concurrently(recorder, autojump_clock: trio.
     assert trio.current_time() - start == 3
 
 
+@given(st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=6))
+def test_parallel_takes_as_long_as_its_slowest_member(delays: list[int]) -> None:
+    """For any delay table, every member starts at once and the placement ends at the max delay."""
+    timetable: dict[str, tuple[float, float]] = {}
+
+    def member(name: str, delay: int) -> Any:
+        @node(name, outputs=("success",))
+        async def body(state: Doc, ctx: NodeContext[Any]) -> str:
+            started = trio.current_time()
+            await trio.sleep(delay)
+            timetable[name] = (started, trio.current_time())
+            return "success"
+
+        return body
+
+    builder = DAGBuilder("flow").parallel(
+        "par",
+        [f"m{i}" for i in range(len(delays))],
+        "all-success",
+        {"success": None, "error": None},
+    )
+    for i, delay in enumerate(delays):
+        builder.node(f"m{i}", member(f"m{i}", delay), {"success": None})
+
+    async def main() -> tuple[float, float]:
+        with trio.fail_after(60):
+            start = trio.current_time()
+            await run(builder)
+            return start, trio.current_time()
+
+    start, end = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert end - start == max(delays)
+    assert timetable == {f"m{i}": (start, start + delay) for i, delay in enumerate(delays)}
+
+
 async def test_a_raising_member_does_not_cancel_its_siblings(
     recorder, autojump_clock: trio.abc.Clock
 ) -> None:
@@ -658,6 +719,27 @@ async def test_failing_post_phase_becomes_a_warning(recorder) -> None:
     assert result.state.errors == []
     assert [w.code for w in result.state.warnings] == ["RuntimeError"]
     assert "cleanup failed" in result.state.warnings[0].message
+
+
+async def test_post_phase_is_bounded_by_post_phase_timeout(
+    recorder, autojump_clock: trio.abc.Clock
+) -> None:
+    """A post phase running past ``post_phase_timeout`` is stopped; that failure is a warning."""
+    dispatcher = Dagonizer(post_phase_timeout=1.5)
+    with trio.fail_after(60):
+        start = trio.current_time()
+        result = await run(
+            DAGBuilder("flow")
+            .node("a", recorder.node("a"), {"done": None})
+            .phase("teardown", recorder.node("teardown", delay=10), "post"),
+            Doc(),
+            dispatcher,
+        )
+    assert trio.current_time() - start == 1.5
+    assert result.state.lifecycle.variant is LifecycleVariant.COMPLETED
+    assert result.state.errors == []
+    (warning,) = result.state.warnings
+    assert "teardown" in warning.message
 
 
 # -- hooks ------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import trio
-
 from _helpers import (
     AGGREGATE_VERDICTS,
     GUARD,
@@ -21,6 +20,7 @@ from _helpers import (
     routes_to_terminals,
     verdict_terminals,
 )
+
 from dagon_actors import (
     DAG,
     DAGBuilder,
@@ -90,9 +90,7 @@ async def test_partition_with_field_and_unmapped_outputs(
 
 
 @KINDS
-async def test_map_folds_clone_fields_in_source_order(
-    autojump_clock: MockClock, kind: str
-) -> None:
+async def test_map_folds_clone_fields_in_source_order(autojump_clock: MockClock, kind: str) -> None:
     """Gather.map appends each completed clone's fields, whatever its output."""
     state, _ = await _run_reversed(kind, Gather.map({"value": "values", "label": "labels"}))
     assert state.values == [0, 10, 20, 30, 40, 50]

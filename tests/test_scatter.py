@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import trio
-
 from _helpers import (
     AGGREGATE_VERDICTS,
     GUARD,
@@ -31,6 +30,7 @@ from _helpers import (
     routes_to_terminals,
     verdict_terminals,
 )
+
 from dagon_actors import (
     DAGBuilder,
     Dagonizer,
@@ -100,7 +100,7 @@ async def test_concurrency_none_runs_a_whole_list_at_once(
         await dispatcher.execute("main", FlowState(items=list(range(7))))
 
     assert gauge.peak == 7
-    assert table.rows == {i: (0.0, 1.0) for i in range(7)}
+    assert table.rows == dict.fromkeys(range(7), (0.0, 1.0))
     assert trio.current_time() == 1.0
 
 
@@ -248,7 +248,7 @@ async def test_reorder_window_bounds_pulls_while_an_early_item_is_slow(
     assert result.state.collected == list(range(effective + 6))
 
 
-# -- gather order and clone isolation ------------------------------------------------------
+# -- clone isolation ---------------------------------------------------------------------------
 
 
 @KINDS
@@ -393,9 +393,7 @@ async def test_a_body_that_raises_is_an_error_of_its_item_only(
 
 @KINDS
 @pytest.mark.parametrize("items", [[], None], ids=["empty-list", "none"])
-@pytest.mark.parametrize(
-    ("reducer", "verdict"), [("aggregate", "empty"), ("terminal", "error")]
-)
+@pytest.mark.parametrize(("reducer", "verdict"), [("aggregate", "empty"), ("terminal", "error")])
 async def test_no_items_routes_the_no_clone_verdict_and_is_skipped(
     autojump_clock: MockClock, kind: str, items: list[int] | None, reducer: str, verdict: str
 ) -> None:
@@ -501,9 +499,7 @@ async def test_run_time_definition_errors_fail_the_placement(
     if "dag" in options:
         builder.scatter("fan-out", routes=routes_to_terminals(AGGREGATE_VERDICTS), **options)
     else:
-        builder.scatter(
-            "fan-out", body, routes=routes_to_terminals(AGGREGATE_VERDICTS), **options
-        )
+        builder.scatter("fan-out", body, routes=routes_to_terminals(AGGREGATE_VERDICTS), **options)
     verdict_terminals(builder, AGGREGATE_VERDICTS)
     dispatcher = RecordingDagonizer()
     dispatcher.register_dag(builder.build())  # accepted: a DAG knows no state class

@@ -8,6 +8,7 @@ Floor: ``json.dumps`` + ``json.loads`` of the same data.
 import asyncio
 import inspect
 import json
+import statistics
 from typing import Any
 
 import trio
@@ -23,6 +24,7 @@ from benchmarks._harness import (
     Trial,
     WorkloadResult,
     alternate,
+    fmt,
     now,
     prepare,
     require,
@@ -72,7 +74,11 @@ def floor_trial(trips: int) -> Trial:
 # -- dagon_actors ------------------------------------------------------------------------
 
 
-def ours_trial(trips: int) -> Trial:
+PHASES = ("capture", "to_json", "load", "restore_stores", "restore_state")
+
+
+def ours_trial(trips: int, phases: dict[str, list[float]]) -> Trial:
+    """Ours; after the timed trips, a few more are timed phase by phase into `phases` (ms)."""
     import attrs
 
     from dagon_actors import (
@@ -123,6 +129,21 @@ def ours_trial(trips: int) -> Trial:
         restored = ck2.restore_state(CheckpointState.restore)
         return restored, fresh
 
+    async def phased_trip(result: Any, store: Any) -> None:
+        marks = [now()]
+        ckpt = await Checkpoint.capture("flow", result, stores={"s": store})
+        marks.append(now())
+        text = ckpt.to_json()
+        marks.append(now())
+        ck2 = Checkpoint.load(text)
+        marks.append(now())
+        await ck2.restore_stores({"s": MemoryStore()})
+        marks.append(now())
+        ck2.restore_state(CheckpointState.restore)
+        marks.append(now())
+        for name, before, after in zip(PHASES, marks, marks[1:], strict=False):
+            phases.setdefault(name, []).append((after - before) * 1e3)
+
     async def batch() -> tuple[float, Any, Any]:
         dispatcher = Dagonizer()
         dispatcher.register_dag(dag)
@@ -136,6 +157,8 @@ def ours_trial(trips: int) -> Trial:
         for _ in range(trips):
             restored, fresh = await round_trip(result, store)
         elapsed = now() - start
+        for _ in range(3):
+            await phased_trip(result, store)
         keys = fresh.keys()
         if inspect.isawaitable(keys):
             keys = await keys
@@ -203,11 +226,12 @@ PYDANTIC_GRAPH_NOTE = (
 
 def run(config: Config) -> WorkloadResult:
     rounds = config.pick(7, 2)
+    phases: dict[str, list[float]] = {}
     trials: dict[str, Trial | str] = {}
     if config.wants(FLOOR):
         trials[FLOOR] = prepare(FLOOR, lambda: floor_trial(config.pick(40, 3)))
     if config.wants(OURS):
-        trials[OURS] = prepare(OURS, lambda: ours_trial(config.pick(20, 2)))
+        trials[OURS] = prepare(OURS, lambda: ours_trial(config.pick(20, 2), phases))
     if config.wants(LANGGRAPH):
         trials[LANGGRAPH] = prepare(LANGGRAPH, lambda: langgraph_trial(config.pick(40, 3)))
     outcome = alternate(trials, rounds, label=KEY)
@@ -226,6 +250,9 @@ def run(config: Config) -> WorkloadResult:
             )
         )
     result = WorkloadResult(KEY, TITLE, rows)
+    if phases:
+        split = ", ".join(f"{name} {fmt(statistics.median(phases[name]))}" for name in PHASES)
+        result.notes.append(f"W4 ours, where a round trip goes (median ms per phase): {split}")
     ours, floor = result.row(OURS), result.row(FLOOR)
     if ours is not None and floor is not None:
         ratio = ours.median / floor.median

@@ -242,7 +242,7 @@ def run(config: Config) -> WorkloadResult:
             base=OURS,
         )
         share = extra.median / plain.median
-        extra.check = f"+{share:.0%} of an uninterrupted run; last: {breakdown[-1]}"
+        extra.check = f"{share:+.0%} of an uninterrupted run; last: {breakdown[-1]}"
         result.rows.append(extra)
         result.targets = [
             f"W6 exactly {n:,} body completions across abort + resume: "
