@@ -31,7 +31,7 @@ from dagon_actors._dag import (
     TerminalNode,
 )
 from dagon_actors._errors import ExecutionError, NodeTimeoutError, ValidationError
-from dagon_actors._node import NodeContext, NodeOutput, node_outputs
+from dagon_actors._node import FunctionNode, NodeContext, NodeOutput, node_outputs
 from dagon_actors._paths import PathError, get_path, set_path
 from dagon_actors._progress import EmbeddedProgress, Frame, ParallelProgress
 from dagon_actors._records import NodeEvent
@@ -366,6 +366,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         path: tuple[str, ...],
         item_index: int | None,
         allowed: Container[str],
+        ctx: NodeContext[Any] | None = None,
     ) -> str | ErrorRecord:
         """Run ``node`` once as placement ``node_name``, containing whatever it raises.
 
@@ -375,19 +376,24 @@ class Dagonizer(Generic[StateT, ServicesT]):
         """
         if self._hook_node_start:
             self.call_hook(state, self.on_node_start, node_name, state, path)
-        ctx = NodeContext(
-            services=self.services,
-            dag_name=dag_name,
-            node_name=node_name,
-            placement_path=path,
-            signal=run.signal,
-            item_index=item_index,
-        )
+        if ctx is None:
+            ctx = NodeContext(
+                services=self.services,
+                dag_name=dag_name,
+                node_name=node_name,
+                placement_path=path,
+                signal=run.signal,
+                item_index=item_index,
+            )
         try:
             timeout = getattr(node, "timeout", None)
             retry = getattr(node, "retry", None)
             if timeout is None and retry is None:
-                result = await node.execute(state, ctx)
+                # @node functions are called directly: one coroutine fewer.
+                if type(node) is FunctionNode:
+                    result = await cast("FunctionNode[Any, Any]", node).fn(state, ctx)
+                else:
+                    result = await node.execute(state, ctx)
             else:
                 result = await self._run_guarded(node, state, ctx, timeout, retry)
             if type(result) is str:
@@ -408,7 +414,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 )
             if output not in allowed:
                 raise ExecutionError(
-                    f"node {getattr(node, 'name', node_name)!r} returned output {output!r}, "
+                    f"node {_name_of(node, node_name)!r} returned output {output!r}, "
                     f"which placement {path[-1]!r} of DAG {dag_name!r} does not route",
                     dag_name=dag_name,
                     placement=path[-1],
@@ -608,8 +614,9 @@ class Dagonizer(Generic[StateT, ServicesT]):
 
     async def step(self, run: Run, frame: Frame) -> None:
         """Run the placement at ``frame.cursor`` and route on its output."""
-        dag = cast("DAG", frame.dag)
-        name = cast("str", frame.cursor)
+        # A running frame always has its DAG and a cursor (no cast(): hot path).
+        dag: DAG = frame.dag  # pyright: ignore[reportAssignmentType]
+        name: str = frame.cursor  # pyright: ignore[reportAssignmentType]
         placement = dag.placement(name)
         frame.steps += 1
         if frame.steps > self.max_steps:
@@ -638,6 +645,17 @@ class Dagonizer(Generic[StateT, ServicesT]):
                         ),
                         name,
                     )
+                # Loops revisit placements: build each context once per frame.
+                ctx = frame.contexts.get(name)
+                if ctx is None:
+                    ctx = frame.contexts[name] = NodeContext(
+                        services=self.services,
+                        dag_name=dag.name,
+                        node_name=name,
+                        placement_path=path,
+                        signal=run.signal,
+                        item_index=frame.item_index,
+                    )
                 outcome = await self.run_node(
                     run,
                     node,
@@ -647,6 +665,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
                     path=path,
                     item_index=frame.item_index,
                     allowed=placement.routes,
+                    ctx=ctx,
                 )
                 if isinstance(outcome, ErrorRecord):
                     timed_out = isinstance(outcome.exception, NodeTimeoutError)
@@ -691,7 +710,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             self.emit(run, name, None, path)
             return
         # Every kind but a terminal routes its output.
-        routes = cast("Mapping[str, str | None]", placement.routes)  # pyright: ignore[reportAttributeAccessIssue, reportOptionalMemberAccess, reportUnknownMemberType]
+        routes: Mapping[str, str | None] = placement.routes  # pyright: ignore[reportAttributeAccessIssue, reportOptionalMemberAccess, reportUnknownMemberType, reportUnknownVariableType]
         if output not in routes:
             error = ExecutionError(
                 f"placement {name!r} of DAG {dag.name!r} produced {output!r}, which it "
@@ -703,9 +722,10 @@ class Dagonizer(Generic[StateT, ServicesT]):
             self.fail(frame)
             self.emit(run, name, None, path)
             return
-        nxt = routes[output]
+        nxt: str | None = routes[output]
         (frame.skipped if skipped else frame.executed).append(name)
-        self.emit(run, name, output, path, skipped)
+        if run.events is not None:
+            self.emit(run, name, output, path, skipped)
         frame.cursor = nxt
         if nxt is None:
             frame.done = True
@@ -887,6 +907,11 @@ class Dagonizer(Generic[StateT, ServicesT]):
     def reducer(self, name: str) -> tuple[Reducer | None, frozenset[str]] | None:
         """A registered reducer (``None`` fn for built-ins) and its verdicts."""
         return self._reducers.get(name)
+
+
+def _name_of(node: object, default: str) -> str:
+    name = getattr(node, "name", default)
+    return name if isinstance(name, str) else default
 
 
 def _node_references(dag: DAG) -> list[tuple[str, str]]:

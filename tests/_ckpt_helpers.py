@@ -23,13 +23,12 @@ from dagon_actors import (
     MemoryStore,
     NodeStateBase,
     RestoredCheckpoint,
+    Store,
     node,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-
-    from dagon_actors import Store
 
 RESUME_KEY = "__dagon_resume__"
 """Reserved state-metadata key holding an interrupted placement's progress."""

@@ -17,10 +17,10 @@ import attrs
 import pytest
 import trio
 import trio.testing
+from _ckpt_helpers import RESUME_KEY, finished, interrupted
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _ckpt_helpers import RESUME_KEY, finished, interrupted
 from dagon_actors import (
     AbortController,
     Checkpoint,
@@ -34,6 +34,7 @@ from dagon_actors import (
     NodeContext,
     NodeStateBase,
     RestoredCheckpoint,
+    Store,
     StoreError,
     StoreErrorReason,
     StoreSnapshot,
@@ -46,9 +47,15 @@ from dagon_actors._store import MemoryBacking
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from dagon_actors import Store
-
-WIRE_FIELDS = ["version", "dag_name", "cursor", "state", "executed_nodes", "skipped_nodes", "stores"]
+WIRE_FIELDS = [
+    "version",
+    "dag_name",
+    "cursor",
+    "state",
+    "executed_nodes",
+    "skipped_nodes",
+    "stores",
+]
 
 
 @attrs.define
@@ -118,9 +125,13 @@ def flow_dispatcher(services: FlowServices) -> Dagonizer[Any, FlowServices]:
 
     dag = (
         DAGBuilder("main-flow")
-        .scatter("scan", noop, source="empty", routes={"empty": "a", "all-success": "a",
-                                                       "partial": "a", "all-error": "a"},
-                 gather=Gather.discard())
+        .scatter(
+            "scan",
+            noop,
+            source="empty",
+            routes={"empty": "a", "all-success": "a", "partial": "a", "all-error": "a"},
+            gather=Gather.discard(),
+        )
         .node("a", step("a", abort=True), {"next": "b"})
         .node("b", step("b"), {"next": "c"})
         .node("c", step("c"), {"next": None})
@@ -173,7 +184,8 @@ async def test_round_trip_through_json_resumes_where_the_run_stopped() -> None:
 
 
 async def test_wire_format_has_exactly_the_documented_fields() -> None:
-    """The JSON document holds version, dag_name, cursor, state, executed_nodes, skipped_nodes, stores."""
+    """The JSON document holds exactly: version, dag_name, cursor, state, executed_nodes,
+    skipped_nodes, stores."""
     with trio.fail_after(10):
         log = await filled_store(first={"n": 1}, second=[1, 2.5, None, True, "s"])
         services = FlowServices(log=log)
@@ -182,7 +194,9 @@ async def test_wire_format_has_exactly_the_documented_fields() -> None:
         partial = await flow_dispatcher(services).execute(
             "main-flow", state, abort=services.controller.signal
         )
-        wire = json.loads((await Checkpoint.capture("main-flow", partial, stores={"log": log})).to_json())
+        wire = json.loads(
+            (await Checkpoint.capture("main-flow", partial, stores={"log": log})).to_json()
+        )
 
         assert list(wire) == WIRE_FIELDS
         assert wire["version"] == 1
@@ -236,7 +250,13 @@ async def test_restore_state_gives_a_pending_state_with_domain_fields_and_metada
 
     got = restored.state
     assert type(got) is Inventory
-    assert (got.count, got.names, got.prices, got.active, got.note) == (3, ["a"], {"p": 2.0}, True, None)
+    assert (got.count, got.names, got.prices, got.active, got.note) == (
+        3,
+        ["a"],
+        {"p": 2.0},
+        True,
+        None,
+    )
     assert got.metadata == {"where": "here"}
     assert got.lifecycle.variant is LifecycleVariant.PENDING
     assert got.lifecycle.started_at is None
@@ -263,7 +283,9 @@ async def test_base_state_round_trips_with_the_base_restore() -> None:
 async def test_restored_states_share_nothing_with_the_checkpoint_or_each_other() -> None:
     state = Inventory(names=["a"], prices={"p": 1.0})
     state.set_metadata("nested", {"list": [1]})
-    ckpt = Checkpoint.load((await Checkpoint.capture("one-step", await interrupted(state))).to_json())
+    ckpt = Checkpoint.load(
+        (await Checkpoint.capture("one-step", await interrupted(state))).to_json()
+    )
     text = ckpt.to_json()
     one = ckpt.restore_state(Inventory.restore).state
     two = ckpt.restore_state(Inventory.restore).state
@@ -273,6 +295,32 @@ async def test_restored_states_share_nothing_with_the_checkpoint_or_each_other()
     assert two.names == ["a"]
     assert two.prices == {"p": 1.0}
     assert two.metadata == {"nested": {"list": [1]}}
+    assert ckpt.to_json() == text
+
+
+@attrs.define
+class Loose(NodeStateBase):
+    tags: dict[str, Any] = attrs.field(factory=dict)
+    rows: list[Any] = attrs.field(factory=list)
+
+
+async def test_resuming_never_changes_the_loaded_checkpoint() -> None:
+    """Nested values in ``Any``-typed fields are not shared between checkpoint and state.
+
+    A loaded checkpoint can be restored (and resumed) twice, say after a
+    failed first attempt: both start from the same data.
+    """
+    state = Loose(tags={"a": [1]}, rows=[{"x": 1}])
+    ckpt = Checkpoint.load(
+        (await Checkpoint.capture("one-step", await interrupted(state))).to_json()
+    )
+    text = ckpt.to_json()
+    one = ckpt.restore_state(Loose.restore).state
+    one.tags["a"].append(2)
+    one.rows[0]["y"] = 2
+    two = ckpt.restore_state(Loose.restore).state
+    assert two.tags == {"a": [1]}
+    assert two.rows == [{"x": 1}]
     assert ckpt.to_json() == text
 
 
@@ -317,9 +365,9 @@ async def test_capture_of_a_failed_run_resumes_on_the_failed_placement() -> None
     result = await dispatcher.execute("fails", state)
     assert result.cursor == "flaky"
     assert state.lifecycle.variant is LifecycleVariant.FAILED
-    restored = Checkpoint.load(
-        (await Checkpoint.capture("fails", result)).to_json()
-    ).restore_state(Inventory.restore)
+    restored = Checkpoint.load((await Checkpoint.capture("fails", result)).to_json()).restore_state(
+        Inventory.restore
+    )
     assert restored.state.errors == []
     final = await dispatcher.resume(restored.dag_name, restored.state, restored.cursor)
     assert final.cursor is None
@@ -366,7 +414,9 @@ async def test_stores_are_restored_into_fresh_stores_replacing_their_content() -
     source = await filled_store(b=[1, {"c": None}], a="x", n=2.5)
     ckpt = Checkpoint.load(
         (
-            await Checkpoint.capture("one-step", await interrupted(Inventory()), stores={"log": source})
+            await Checkpoint.capture(
+                "one-step", await interrupted(Inventory()), stores={"log": source}
+            )
         ).to_json()
     )
     target = await filled_store(stale="gone", a="old")
@@ -448,7 +498,7 @@ async def test_several_incompatible_snapshots_change_no_store() -> None:
 
 
 async def test_typed_store_in_the_map_is_checked_before_any_store_changes() -> None:
-    """A TypedStore whose snapshot does not fit (type tag or schema) leaves every store untouched."""
+    """A TypedStore whose snapshot does not fit leaves every store untouched."""
     wire = await _three_store_checkpoint()
     wire["stores"]["c"]["type"] = "sqlite"
     targets: dict[str, Any] = await _occupied("a", "b")
@@ -573,7 +623,9 @@ BAD_DOCUMENTS = [
 
 
 @pytest.mark.parametrize(("spoil", "field"), BAD_DOCUMENTS)
-async def test_load_names_the_bad_field(spoil: Callable[[dict[str, Any]], None], field: str) -> None:
+async def test_load_names_the_bad_field(
+    spoil: Callable[[dict[str, Any]], None], field: str
+) -> None:
     """Each malformed document is a CheckpointError whose ``field`` names the culprit."""
     doc = await _base_wire()
     spoil(doc)
@@ -619,9 +671,7 @@ def test_load_refuses_text_that_is_not_json(text: str) -> None:
     assert info.value.field is None
 
 
-@pytest.mark.parametrize(
-    "doc", ["[1, 2]", "3", '"text"', "null", "true", [1, 2]], ids=repr
-)
+@pytest.mark.parametrize("doc", ["[1, 2]", "3", '"text"', "null", "true", [1, 2]], ids=repr)
 def test_load_refuses_json_that_is_not_an_object(doc: Any) -> None:
     with pytest.raises(CheckpointError, match="object") as info:
         Checkpoint.load(doc)
@@ -756,7 +806,9 @@ JSON_SCALARS = (
 )
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -817,7 +869,9 @@ def generated_states(draw: st.DrawFn) -> NodeStateBase:
     values = {f"f{i}": draw(k.values) for i, k in enumerate(kinds)}
     state = cls(**values)
     metadata = draw(
-        st.dictionaries(st.text(max_size=6).filter(lambda k: k != RESUME_KEY), JSON_VALUES, max_size=4)
+        st.dictionaries(
+            st.text(max_size=6).filter(lambda k: k != RESUME_KEY), JSON_VALUES, max_size=4
+        )
     )
     for key, value in metadata.items():
         state.set_metadata(key, value)
@@ -876,7 +930,9 @@ async def test_property_store_snapshots_survive_load(contents: dict[str, Any]) -
     store = MemoryStore()
     for key, value in contents.items():
         await store.set(key, value)
-    ckpt = await Checkpoint.capture("one-step", await interrupted(NodeStateBase()), stores={"s": store})
+    ckpt = await Checkpoint.capture(
+        "one-step", await interrupted(NodeStateBase()), stores={"s": store}
+    )
     loaded = Checkpoint.load(json.loads(ckpt.to_json()))
     snapshot = loaded.stores["s"]
     assert isinstance(snapshot, StoreSnapshot)

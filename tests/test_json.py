@@ -24,7 +24,9 @@ JSON_VALUES = st.recursive(
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -100,7 +102,9 @@ def test_non_json_values_are_refused_naming_the_path(value: Any, path: str) -> N
 def test_a_root_path_prefixes_the_culprit_path(value: Any, path: str) -> None:
     with pytest.raises(NotJSONError) as info:
         json_copy(value, "entries")
-    expected = "entries" if not path else f"entries{path}" if path.startswith("[") else f"entries.{path}"
+    expected = (
+        "entries" if not path else f"entries{path}" if path.startswith("[") else f"entries.{path}"
+    )
     assert info.value.path == expected
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import attrs
 import pytest
 import trio
-
 from _ckpt_helpers import RESUME_KEY, interrupted
+
 from dagon_actors import (
     AbortController,
     Checkpoint,
@@ -75,13 +75,21 @@ def scatter_progress() -> ScatterProgress:
         failures=1,
         exhausted=False,
         done={
-            3: GatherRecord(index=3, item={"n": 3}, output="success", clone_state=clone_of(30, {"n": 3}, 3)),
-            4: GatherRecord(index=4, item={"n": 4}, output=None, clone_state=clone_of(40, {"n": 4}, 4)),
+            3: GatherRecord(
+                index=3, item={"n": 3}, output="success", clone_state=clone_of(30, {"n": 3}, 3)
+            ),
+            4: GatherRecord(
+                index=4, item={"n": 4}, output=None, clone_state=clone_of(40, {"n": 4}, 4)
+            ),
         },
         pending={2: PendingItem({"n": 2}), 5: PendingItem({"n": 5}, child)},
         records=[
-            GatherRecord(index=0, item={"n": 0}, output="success", clone_state=clone_of(0, {"n": 0}, 0)),
-            GatherRecord(index=1, item={"n": 1}, output="error", clone_state=clone_of(10, {"n": 1}, 1)),
+            GatherRecord(
+                index=0, item={"n": 0}, output="success", clone_state=clone_of(0, {"n": 0}, 0)
+            ),
+            GatherRecord(
+                index=1, item={"n": 1}, output="error", clone_state=clone_of(10, {"n": 1}, 1)
+            ),
         ],
     )
 

@@ -18,7 +18,6 @@ from typing import Any
 import attrs
 import pytest
 import trio
-
 from _ckpt_helpers import (
     RESUME_KEY,
     Services,
@@ -29,6 +28,7 @@ from _ckpt_helpers import (
     run_until,
     through_json,
 )
+
 from dagon_actors import (
     DAG,
     AbortController,
@@ -140,7 +140,9 @@ async def test_scatter_resume_runs_every_item_exactly_once(
         assert state.lifecycle.variant is LifecycleVariant.CANCELLED
         assert result.executed_nodes == []
 
-        crossing = await through_json("scatter-flow", result, {"counts": counts}, ScatterState.restore)
+        crossing = await through_json(
+            "scatter-flow", result, {"counts": counts}, ScatterState.restore
+        )
         progress = resume_progress(crossing.wire)
         counted_before = await counts_of(crossing.stores["counts"])
         assert counted_before == await counts_of(counts)
@@ -166,9 +168,10 @@ async def test_scatter_resume_runs_every_item_exactly_once(
             assert progress is not None
             assert progress["next_fold"] > 0
         # The state in the checkpoint holds the already-folded prefix, in order.
-        assert crossing.restored.state.results == [i * 10 for i in ITEMS][
-            : len(crossing.restored.state.results)
-        ]
+        assert (
+            crossing.restored.state.results
+            == [i * 10 for i in ITEMS][: len(crossing.restored.state.results)]
+        )
 
         # Resume on a fresh store, a fresh dispatcher and the restored state.
         services2 = Services(counts=crossing.stores["counts"])
@@ -217,7 +220,9 @@ async def test_scatter_resume_timetable_runs_pulled_items_first(
             ("item-4", 3.0),
             ("item-3", 4.0),
         ]
-        crossing = await through_json("scatter-flow", result, {"counts": counts}, ScatterState.restore)
+        crossing = await through_json(
+            "scatter-flow", result, {"counts": counts}, ScatterState.restore
+        )
         progress = resume_progress(crossing.wire)
         assert progress is not None
         assert progress["pulled"] == 7
@@ -279,7 +284,9 @@ async def test_scatter_survives_two_interruptions(autojump_clock: trio.abc.Clock
                     abort=services.controller.signal,
                 )
             assert result.cursor == "s"
-        crossing = await through_json("scatter-flow", result, {"counts": counts}, ScatterState.restore)
+        crossing = await through_json(
+            "scatter-flow", result, {"counts": counts}, ScatterState.restore
+        )
         services = Services(counts=crossing.stores["counts"])
         restored = crossing.restored
         final = await scatter_dispatcher(frozenset(), services).resume(
@@ -883,7 +890,9 @@ async def test_async_source_resume_loses_and_repeats_nothing(
         # Pulled-but-unfinished items are the first to start on resume.
         first_started = [int(name) for name, _ in services2.started[: len(in_flight)]]
         assert sorted(first_started) == in_flight
-        assert all(when == services2.started[0][1] for _, when in services2.started[: len(in_flight)])
+        assert all(
+            when == services2.started[0][1] for _, when in services2.started[: len(in_flight)]
+        )
 
 
 async def test_async_source_checkpoint_of_live_state_reports_pulled(
