@@ -414,8 +414,8 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 )
             if output not in allowed:
                 raise ExecutionError(
-                    f"node {_name_of(node, node_name)!r} returned output {output!r}, "
-                    f"which placement {path[-1]!r} of DAG {dag_name!r} does not route",
+                    f"node {_name_of(cast('object', node), node_name)!r} returned output "
+                    f"{output!r}, which placement {path[-1]!r} of DAG {dag_name!r} does not route",
                     dag_name=dag_name,
                     placement=path[-1],
                     node=node_name,
@@ -710,7 +710,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             self.emit(run, name, None, path)
             return
         # Every kind but a terminal routes its output.
-        routes: Mapping[str, str | None] = placement.routes  # pyright: ignore[reportAttributeAccessIssue, reportOptionalMemberAccess, reportUnknownMemberType, reportUnknownVariableType]
+        routes: Mapping[str, str | None] = getattr(placement, "routes")  # noqa: B009
         if output not in routes:
             error = ExecutionError(
                 f"placement {name!r} of DAG {dag.name!r} produced {output!r}, which it "
@@ -722,7 +722,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             self.fail(frame)
             self.emit(run, name, None, path)
             return
-        nxt: str | None = routes[output]
+        nxt = routes[output]
         (frame.skipped if skipped else frame.executed).append(name)
         if run.events is not None:
             self.emit(run, name, output, path, skipped)

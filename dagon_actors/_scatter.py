@@ -221,7 +221,9 @@ class _Pool:
                 self.in_flight += 1
                 nursery.start_soon(self.clone, index, pending)
             while source is not None:
-                while self.in_flight >= limit or progress.pulled - progress.next_fold > window:
+                # Stop while the newest pulled index is more than `window` ahead
+                # of the oldest unfolded one (DESIGN.md).
+                while self.in_flight >= limit or progress.pulled - 1 - progress.next_fold > window:
                     await self.lot.park()
                 try:
                     item = await source.pull()

@@ -257,7 +257,14 @@ class NodeStateBase:
                 )
         codec = _codec_for(cls)
         try:
-            state = codec.structure(snapshot["fields"])
+            # A private copy: the restored state never shares a container with
+            # the snapshot (a checkpoint can be restored more than once).
+            state = codec.structure(json_copy(snapshot["fields"]))
+        except NotJSONError as exc:
+            raise CheckpointError(
+                f"state snapshot is not JSON data: {exc.describe()}",
+                field=f"state.fields{_suffix(exc.path)}",
+            ) from None
         except Exception as exc:
             paths = error_paths(exc, "state.fields")
             first = paths[0][0] if paths else "state.fields"

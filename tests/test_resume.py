@@ -914,3 +914,36 @@ async def test_async_source_checkpoint_of_live_state_reports_pulled(
         wire = ckpt.to_dict()
         assert wire["state"]["metadata"][RESUME_KEY]["pulled"] == len(log)
         assert state.source.position == len(log)
+
+
+# ============================================================================ deadline
+
+
+async def test_a_run_stopped_by_its_deadline_resumes_like_an_aborted_one(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """A ``deadline`` ends the run ``timed_out`` with progress kept; resume finishes the rest."""
+    with trio.fail_after(60):
+        counts = MemoryStore()
+        services = Services(counts=counts)
+        state = ScatterState(items=list(ITEMS))
+        result = await scatter_dispatcher(frozenset(), services).execute(
+            "scatter-flow", state, deadline=4.5
+        )
+        assert result.cursor == "s"
+        assert result.interrupted_at is not None
+        assert result.interrupted_at.reason == "timeout"
+        assert state.lifecycle.variant is LifecycleVariant.TIMED_OUT
+        crossing = await through_json(
+            "scatter-flow", result, {"counts": counts}, ScatterState.restore
+        )
+        assert await counts_of(crossing.stores["counts"]) == {"1": 1, "2": 1, "3": 1, "4": 1}
+
+        services2 = Services(counts=crossing.stores["counts"])
+        restored = crossing.restored
+        final = await scatter_dispatcher(frozenset(), services2).resume(
+            restored.dag_name, restored.state, restored.cursor
+        )
+        assert final.executed_nodes == ["s", "t-all-success"]
+        assert restored.state.results == [i * 10 for i in ITEMS]
+        assert await counts_of(services2.counts) == {str(i): 1 for i in ITEMS}
