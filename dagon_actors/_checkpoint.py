@@ -29,6 +29,7 @@ import trio
 
 from dagon_actors._codec import CONVERTER, JSONObject, describe_error, error_paths
 from dagon_actors._errors import CheckpointError, DAGError, StoreError
+from dagon_actors._json import NotJSONError, json_check
 from dagon_actors._store import StoreSnapshot
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class Checkpoint:
     state: JSONObject
     executed_nodes: list[str]
     skipped_nodes: list[str]
-    stores: dict[str, StoreSnapshot] = attrs.field(factory=dict[str, StoreSnapshot])
+    stores: dict[str, StoreSnapshot]
 
     @classmethod
     async def capture(
@@ -90,7 +91,10 @@ class Checkpoint:
         if result.cursor is None:
             raise DAGError(f"cannot checkpoint DAG {dag_name!r}: the run finished (cursor is None)")
         state: NodeStateBase = result.state
-        snapshot = state.snapshot()
+        try:
+            snapshot = state.snapshot()
+        except CheckpointError as exc:
+            raise CheckpointError(exc.message, field=f"state.{exc.field}") from None
         snapshots: dict[str, StoreSnapshot] = {}
         if stores:
 
@@ -144,6 +148,13 @@ class Checkpoint:
                 f"{CHECKPOINT_VERSION})",
                 field="version",
             )
+        try:
+            # One walk over the payload names the exact path of a value that
+            # is not JSON (NaN from text, tuples or objects from a dict).
+            json_check(dict(data))
+        except NotJSONError as exc:
+            field = exc.path.lstrip(".")
+            raise CheckpointError(f"invalid checkpoint: {exc.describe()}", field=field) from None
         try:
             loaded = CONVERTER.structure(data, cls)
         except Exception as exc:

@@ -18,14 +18,13 @@ import math
 from typing import TYPE_CHECKING, Any, NewType, cast, get_args, get_origin
 
 import cattrs
+from cattrs.cols import list_structure_factory
 from cattrs.errors import (
     AttributeValidationNote,
     ClassValidationError,
     ForbiddenExtraKeysError,
     IterableValidationError,
 )
-
-from dagon_actors._json import NotJSONError, json_check
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,14 +69,12 @@ def _strict_bool(value: object, _: type) -> bool:
 
 
 def _structure_json_object(value: object, _: type) -> dict[str, Any]:
+    # Only the shape is checked here: the edges that accept such payloads
+    # (Checkpoint.load, NodeStateBase.restore, BaseStore.restore) validate the
+    # JSON content once, naming the exact path at fault.
     if type(value) is not dict:
         raise TypeError(f"expected an object, got {type(value).__name__}")
-    mapping = cast("dict[str, Any]", value)
-    try:
-        json_check(mapping)
-    except NotJSONError as exc:
-        raise TypeError(exc.describe()) from None
-    return mapping
+    return cast("dict[str, Any]", value)
 
 
 def _unstructure_json_object(value: dict[str, Any]) -> dict[str, Any]:
@@ -113,6 +110,26 @@ def _primitive_list_hook(tp: Any) -> Callable[[object, type], list[Any]]:
     return structure
 
 
+def _is_other_list(tp: Any) -> bool:
+    return (tp is list or get_origin(tp) is list) and not _is_primitive_list(tp)
+
+
+def _strict_list_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    def factory(tp: Any) -> Callable[[object, type], Any]:
+        # cattrs turns any iterable into a list ("" and {} become []); JSON
+        # only has lists, so anything else is refused.
+        inner = list_structure_factory(tp, converter)
+
+        def structure(value: object, cl: type) -> Any:
+            if type(value) is not list:
+                raise TypeError(f"expected a list, got {type(value).__name__}")
+            return inner(value, cl)
+
+        return structure
+
+    return factory
+
+
 def _pass_through(value: object, _: type) -> object:
     return value
 
@@ -122,6 +139,7 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(JSONObject, _structure_json_object)
     converter.register_unstructure_hook(JSONObject, _unstructure_json_object)
     converter.register_structure_hook_factory(_is_primitive_list, _primitive_list_hook)
+    converter.register_structure_hook_factory(_is_other_list, _strict_list_factory(converter))
     # A field typed ``object`` holds whatever JSON data it was given.
     converter.register_structure_hook_func(lambda tp: tp is object, _pass_through)
     converter.register_structure_hook(int, _strict_int)

@@ -97,7 +97,7 @@ class ScatterProgress:
             except NotJSONError as exc:
                 raise CheckpointError(
                     f"scatter {self.placement!r}: item {index} cannot be data: {exc.describe()}",
-                    field=f"state.metadata.{self.placement}.items[{index}]",
+                    field=f"metadata.{self.placement}.items[{index}]",
                 ) from None
 
         def record(rec: GatherRecord) -> _RecordWire:
@@ -221,13 +221,29 @@ def _configure() -> None:
 _configure()
 
 
-def _frame(wire: _FrameWire, state_cls: type[NodeStateBase]) -> Frame:
+_WHERE = "state.metadata.__dagon_resume__"
+
+
+def _restore(snapshot: dict[str, Any], state_cls: type[NodeStateBase], where: str) -> Any:
+    try:
+        return state_cls.restore(snapshot)
+    except CheckpointError as exc:
+        inner = (exc.field or "state").removeprefix("state")
+        raise CheckpointError(exc.message, field=f"{_WHERE}.{where}{inner}") from None
+
+
+def _frame(wire: _FrameWire, state_cls: type[NodeStateBase], where: str) -> Frame:
     # The DAG is resolved by the dispatcher when the resume reaches the placement.
-    return Frame(dag=None, state=state_cls.restore(wire.state), cursor=wire.cursor, begun=True)
+    state = _restore(wire.state, state_cls, f"{where}.state")
+    return Frame(dag=None, state=state, cursor=wire.cursor, begun=True)
 
 
-def _record(wire: _RecordWire, state_cls: type[NodeStateBase]) -> GatherRecord:
-    clone = None if wire.clone_state is None else state_cls.restore(wire.clone_state)
+def _record(wire: _RecordWire, state_cls: type[NodeStateBase], where: str) -> GatherRecord:
+    clone = (
+        None
+        if wire.clone_state is None
+        else _restore(wire.clone_state, state_cls, f"{where}.clone_state")
+    )
     return GatherRecord(index=wire.index, item=wire.item, output=wire.output, clone_state=clone)
 
 
@@ -249,7 +265,7 @@ def resume_from_wire(
         ) from None
     match wire:
         case _EmbeddedWire(placement=placement, child=child):
-            return EmbeddedProgress(placement=placement, child=_frame(child, state_cls))
+            return EmbeddedProgress(placement=placement, child=_frame(child, state_cls, "child"))
         case _ParallelWire(placement=placement, done=done):
             return ParallelProgress(placement=placement, done=dict(done))
         case _ScatterWire():
@@ -260,15 +276,19 @@ def resume_from_wire(
                 successes=wire.successes,
                 failures=wire.failures,
                 exhausted=wire.exhausted,
-                done={r.index: _record(r, state_cls) for r in wire.done},
+                done={
+                    r.index: _record(r, state_cls, f"done[{i}]") for i, r in enumerate(wire.done)
+                },
                 pending={
                     p.index: PendingItem(
                         item=p.item,
-                        frame=None if p.child is None else _frame(p.child, state_cls),
+                        frame=None
+                        if p.child is None
+                        else _frame(p.child, state_cls, f"pending[{i}].child"),
                     )
-                    for p in wire.pending
+                    for i, p in enumerate(wire.pending)
                 },
                 records=None
                 if wire.records is None
-                else [_record(r, state_cls) for r in wire.records],
+                else [_record(r, state_cls, f"records[{i}]") for i, r in enumerate(wire.records)],
             )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import types
 import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
@@ -24,7 +25,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from dagon_actors._codec import CONVERTER, describe_error, error_paths
 from dagon_actors._errors import CheckpointError, ExecutionError
-from dagon_actors._json import NotJSONError, json_copy
+from dagon_actors._json import NotJSONError, json_check, json_copy
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -210,12 +211,23 @@ class NodeStateBase:
             CheckpointError: a field (or metadata entry) is not JSON data;
                 ``field`` names it.
         """
-        codec = _codec_for(type(self))
-        raw = codec.unstructure(self)
+        cls = type(self)
+        codec = _codec_for(cls)
+        try:
+            raw = codec.unstructure(self)
+        except Exception as exc:
+            raise _unstructure_failure(self, exc) from None
         fields: dict[str, Any] = {}
+        fresh = codec.fresh
         for name, value in raw.items():
             try:
-                fields[name] = json_copy(value)
+                # cattrs already built fresh containers for fully typed fields:
+                # check those; copy the rest (Any-typed values are shared).
+                if name in fresh:
+                    json_check(value)
+                    fields[name] = value
+                else:
+                    fields[name] = json_copy(value)
             except NotJSONError as exc:
                 where = f"fields.{name}{_suffix(exc.path)}"
                 raise CheckpointError(
@@ -290,10 +302,48 @@ def _suffix(path: str) -> str:
 
 @attrs.frozen
 class _StateCodec:
-    """Per-class cattrs functions for a state's domain fields."""
+    """Per-class cattrs functions for a state's domain fields.
+
+    ``fresh`` names the fields whose type cattrs unstructures into new
+    containers all the way down (no ``Any``), so a snapshot need not copy them.
+    """
 
     unstructure: Callable[[Any], dict[str, Any]]
     structure: Callable[[Any], Any]
+    fresh: frozenset[str]
+
+
+_JSON_LEAVES = (int, float, str, bool, type(None))
+
+
+def _fresh_type(tp: Any) -> bool:
+    """True when cattrs builds new containers for every level of ``tp``."""
+    if tp in _JSON_LEAVES:
+        return True
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (list, dict) or origin is types.UnionType or origin is typing.Union:
+        if origin is dict and args and args[0] is not str:
+            return False
+        return bool(args) and all(_fresh_type(arg) for arg in args)
+    return attrs.has(tp) and all(_fresh_type(a.type) for a in attrs.fields(tp))
+
+
+def _unstructure_failure(state: NodeStateBase, exc: Exception) -> CheckpointError:
+    """Name the field whose value cattrs could not unstructure."""
+    cls = type(state)
+    for attribute in attrs.fields(cls):
+        if attribute.name in _BASE_FIELDS or attribute.metadata.get("transient"):
+            continue
+        try:
+            CONVERTER.unstructure(getattr(state, attribute.name), attribute.type)
+        except Exception as inner:
+            return CheckpointError(
+                f"state field {attribute.name!r} of {cls.__name__} cannot be data: "
+                f"{type(inner).__name__}: {inner}; declare it transient if it is a live object",
+                field=f"fields.{attribute.name}",
+            )
+    return CheckpointError(f"state of {cls.__name__} cannot be data: {exc}", field="fields")
 
 
 def _codec_for(cls: type[NodeStateBase]) -> _StateCodec:
@@ -323,6 +373,9 @@ def _codec_for(cls: type[NodeStateBase]) -> _StateCodec:
     codec = _StateCodec(
         unstructure=unstructure_fn,
         structure=lambda data: structure_fn(data, cls),
+        fresh=frozenset(
+            a.name for a in attrs.fields(cls) if a.name not in omit and _fresh_type(a.type)
+        ),
     )
     NodeStateBase._codecs[cls] = codec  # pyright: ignore[reportPrivateUsage]
     return codec
