@@ -45,6 +45,14 @@ CHECKPOINT_VERSION = 1
 StateT = TypeVar("StateT")
 
 
+class _NonJSONConstantError(ValueError):
+    """NaN or Infinity in checkpoint text: Python's json reads them; JSON has none."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NonJSONConstantError(f"{name} is not a JSON value")
+
+
 @final
 @attrs.frozen(kw_only=True)
 class RestoredCheckpoint(Generic[StateT]):
@@ -130,8 +138,14 @@ class Checkpoint:
                 version, missing fields, wrong types (nothing is coerced) or
                 extra fields; ``field`` names the first bad one.
         """
+        checked = False
         if isinstance(data, str | bytes):
             try:
+                data = json.loads(data, parse_constant=_refuse_constant)
+                # Parsed text is JSON by construction: no walk needed below.
+                checked = True
+            except _NonJSONConstantError:
+                # NaN / Infinity: parse again so the walk below names the path.
                 data = json.loads(data)
             except ValueError as exc:
                 raise CheckpointError(f"checkpoint is not JSON: {exc}", field=None) from None
@@ -148,13 +162,16 @@ class Checkpoint:
                 f"{CHECKPOINT_VERSION})",
                 field="version",
             )
-        try:
-            # One walk over the payload names the exact path of a value that
-            # is not JSON (NaN from text, tuples or objects from a dict).
-            json_check(dict(data))
-        except NotJSONError as exc:
-            field = exc.path.lstrip(".")
-            raise CheckpointError(f"invalid checkpoint: {exc.describe()}", field=field) from None
+        if not checked:
+            # A dict handed in may hold anything: one walk names the exact
+            # path of a value that is not JSON.
+            try:
+                json_check(dict(data))
+            except NotJSONError as exc:
+                field = exc.path.lstrip(".")
+                raise CheckpointError(
+                    f"invalid checkpoint: {exc.describe()}", field=field
+                ) from None
         try:
             loaded = CONVERTER.structure(data, cls)
         except Exception as exc:

@@ -18,7 +18,7 @@ import enum
 import types
 import typing
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, cast
 
 import attrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
@@ -269,9 +269,17 @@ class NodeStateBase:
                 )
         codec = _codec_for(cls)
         try:
-            # A private copy: the restored state never shares a container with
-            # the snapshot (a checkpoint can be restored more than once).
-            state = codec.structure(json_copy(snapshot["fields"]))
+            # The restored state never shares a container with the snapshot (a
+            # checkpoint can be restored more than once): cattrs builds fresh
+            # containers for fully typed fields; copy the others first.
+            fresh = codec.fresh
+            raw = cast("dict[str, Any]", snapshot["fields"])
+            state = codec.structure(
+                {
+                    name: value if name in fresh else json_copy(value, f".{name}")
+                    for name, value in raw.items()
+                }
+            )
         except NotJSONError as exc:
             raise CheckpointError(
                 f"state snapshot is not JSON data: {exc.describe()}",

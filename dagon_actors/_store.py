@@ -297,6 +297,8 @@ class BaseStore(abc.ABC):
         self._prefix = _encode_namespace(namespace)
         self._lock = lock if lock is not None else StoreLock()
         self._label = f"{type(self).__name__}(namespace={namespace!r})"
+        # The snapshot check_snapshot validated last, with its checked items.
+        self._last_checked: tuple[StoreSnapshot, list[tuple[str, Any]]] | None = None
 
     @property
     def namespace(self) -> str:
@@ -492,7 +494,14 @@ class BaseStore(abc.ABC):
                 version, ``NOT_SERIALIZABLE`` for an entry that is not JSON.
                 The store is unchanged.
         """
-        items = self._checked_items(snapshot)
+        checked = self._last_checked
+        self._last_checked = None
+        if checked is not None and checked[0] is snapshot:
+            # Checked a moment ago by check_snapshot (Checkpoint.restore_stores
+            # checks every store first): don't walk the entries twice.
+            items = checked[1]
+        else:
+            items = self._checked_items(snapshot)
         await self._lock.acquire(self._label, None)
         try:
             await self._raw_replace(self._prefix, items)
@@ -507,7 +516,7 @@ class BaseStore(abc.ABC):
         Lets a caller restoring several stores check them all before changing
         any.
         """
-        self._checked_items(snapshot)
+        self._last_checked = (snapshot, self._checked_items(snapshot))
 
     def statistics(self) -> StoreStatistics:
         """A frozen report on the actor: whether it is busy, its queue, its size."""
