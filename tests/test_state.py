@@ -51,7 +51,7 @@ class Streaming(NodeStateBase):
 
     seen: int = 0
     # transient() returns an attrs field, as attrs.field() does (RUF009 cannot know).
-    source: AsyncIterator[int] | None = transient()  # noqa: RUF009
+    source: AsyncIterator[int] | None = transient()
     handle: Any = attrs.field(default=None, metadata={"transient": True})
 
 
