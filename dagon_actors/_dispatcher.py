@@ -115,6 +115,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         self._hook_node_start = self._overrides("on_node_start")
         self._hook_node_end = self._overrides("on_node_end")
         self._hook_error = self._overrides("on_error")
+        self._hook_flow = self._overrides("on_flow_start") or self._overrides("on_flow_end")
 
     def _overrides(self, hook: str) -> bool:
         return getattr(type(self), hook) is not getattr(Dagonizer, hook)
@@ -386,16 +387,22 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 item_index=item_index,
             )
         try:
-            timeout = getattr(node, "timeout", None)
-            retry = getattr(node, "retry", None)
-            if timeout is None and retry is None:
+            if type(node) is FunctionNode:
                 # @node functions are called directly: one coroutine fewer.
-                if type(node) is FunctionNode:
-                    result = await cast("FunctionNode[Any, Any]", node).fn(state, ctx)
+                fn_node = cast("FunctionNode[Any, Any]", node)
+                if fn_node.timeout is None and fn_node.retry is None:
+                    result = await fn_node.fn(state, ctx)
                 else:
-                    result = await node.execute(state, ctx)
+                    result = await self._run_guarded(
+                        node, state, ctx, fn_node.timeout, fn_node.retry
+                    )
             else:
-                result = await self._run_guarded(node, state, ctx, timeout, retry)
+                timeout = getattr(node, "timeout", None)
+                retry = getattr(node, "retry", None)
+                if timeout is None and retry is None:
+                    result = await node.execute(state, ctx)
+                else:
+                    result = await self._run_guarded(node, state, ctx, timeout, retry)
             if type(result) is str:
                 output: str = result
             elif isinstance(result, NodeOutput):

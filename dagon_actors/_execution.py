@@ -112,7 +112,8 @@ class Execution(Generic[StateT]):
         frame = Frame(dag=self._dag, state=state, cursor=self._cursor)
         self._run, self._frame = run, frame
         dispatcher = self._dispatcher
-        dispatcher.call_hook(state, dispatcher.on_flow_start, self._dag.name, state)
+        if dispatcher._hook_flow:  # pyright: ignore[reportPrivateUsage]
+            dispatcher.call_hook(state, dispatcher.on_flow_start, self._dag.name, state)
         return run, frame
 
     async def _advance(self, *, one_step: bool) -> None:
@@ -210,4 +211,5 @@ class Execution(Generic[StateT]):
             interrupted_at=interruption,
         )
         self._result = result
-        dispatcher.call_hook(state, dispatcher.on_flow_end, self._dag.name, state, result)
+        if dispatcher._hook_flow:  # pyright: ignore[reportPrivateUsage]
+            dispatcher.call_hook(state, dispatcher.on_flow_end, self._dag.name, state, result)
