@@ -29,7 +29,15 @@ from dagon_actors._node import Node, NodeContext, NodeOutput, node
 from dagon_actors._records import ExecutionResult, Interruption, NodeEvent
 from dagon_actors._retry import BackoffStrategy, RetryPolicy
 from dagon_actors._state import ErrorRecord, LifecycleVariant, NodeStateBase, transient
-from dagon_actors._store import BaseStore, MemoryStore, Store, StoreSnapshot, TypedStore
+from dagon_actors._store import (
+    BaseStore,
+    MemoryBacking,
+    MemoryStore,
+    Store,
+    StoreSnapshot,
+    StoreStatistics,
+    TypedStore,
+)
 
 __all__ = [
     "DAG",
@@ -50,6 +58,7 @@ __all__ = [
     "GatherRecord",
     "Interruption",
     "LifecycleVariant",
+    "MemoryBacking",
     "MemoryStore",
     "Node",
     "NodeContext",
@@ -63,6 +72,7 @@ __all__ = [
     "StoreError",
     "StoreErrorReason",
     "StoreSnapshot",
+    "StoreStatistics",
     "TypedStore",
     "ValidationError",
     "node",

@@ -71,7 +71,7 @@ class Run:
     __slots__ = ("events", "signal", "timeout_record")
 
     def __init__(self, signal: AbortSignal, *, collect: bool) -> None:
-        self.signal = signal
+        self.signal: AbortSignal = signal
         # Events are only built when someone iterates the execution.
         self.events: list[NodeEvent] | None = [] if collect else None
         # A node timeout at top level, surfaced as interrupted_at.
@@ -284,7 +284,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
     ) -> None:
         """An error record was added (never for an abort or deadline)."""
 
-    def call_hook(self, state: NodeStateBase, hook: Callable[..., object], *args: Any) -> None:
+    def _call_hook(self, state: NodeStateBase, hook: Callable[..., object], *args: Any) -> None:
         """Call a hook; its exception becomes a warning on ``state``."""
         try:
             hook(*args)
@@ -301,7 +301,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
 
     # -- recording -------------------------------------------------------------------
 
-    def record_error(
+    def _record_error(
         self,
         state: NodeStateBase,
         error: BaseException | ErrorRecord,
@@ -328,10 +328,10 @@ class Dagonizer(Generic[StateT, ServicesT]):
             )
         state.errors.append(record)
         if self._hook_error:
-            self.call_hook(state, self.on_error, node_name, record, state, path)
+            self._call_hook(state, self.on_error, node_name, record, state, path)
         return record
 
-    def record_warning(
+    def _record_warning(
         self,
         state: NodeStateBase,
         error: BaseException,
@@ -356,7 +356,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
 
     # -- running one node ------------------------------------------------------------
 
-    async def run_node(
+    async def _run_node(
         self,
         run: Run,
         node: Any,
@@ -376,7 +376,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         Cancellation propagates.
         """
         if self._hook_node_start:
-            self.call_hook(state, self.on_node_start, node_name, state, path)
+            self._call_hook(state, self.on_node_start, node_name, state, path)
         if ctx is None:
             ctx = NodeContext(
                 services=self.services,
@@ -408,7 +408,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             elif isinstance(result, NodeOutput):
                 output = result.output
                 for error in result.errors:
-                    self.record_error(
+                    self._record_error(
                         state, error, node_name=node_name, path=path, item_index=item_index
                     )
             else:
@@ -428,14 +428,14 @@ class Dagonizer(Generic[StateT, ServicesT]):
                     node=node_name,
                 )
         except Exception as exc:
-            record = self.record_error(
+            record = self._record_error(
                 state, exc, node_name=node_name, path=path, item_index=item_index
             )
             if self._hook_node_end:
-                self.call_hook(state, self.on_node_end, node_name, None, state, path)
+                self._call_hook(state, self.on_node_end, node_name, None, state, path)
             return record
         if self._hook_node_end:
-            self.call_hook(state, self.on_node_end, node_name, output, state, path)
+            self._call_hook(state, self.on_node_end, node_name, output, state, path)
         return output
 
     async def _run_guarded(
@@ -465,7 +465,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             return await attempt()
 
         def on_retry(attempt_no: int, exc: Exception, delay: float) -> None:
-            self.record_warning(
+            self._record_warning(
                 state,
                 exc,
                 f"attempt {attempt_no} of node {ctx.node_name!r} failed ({exc}); "
@@ -479,7 +479,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
 
     # -- frames ------------------------------------------------------------------------
 
-    async def run_phases(self, run: Run, frame: Frame, which: str) -> bool:
+    async def _run_phases(self, run: Run, frame: Frame, which: str) -> bool:
         """Run ``which`` phases of the frame's DAG; False if a pre phase failed."""
         dag = cast("DAG", frame.dag)
         for phase in dag.phases:
@@ -503,7 +503,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
                         placement=phase.name,
                         node=phase.node,
                     )
-                    self.record_warning(
+                    self._record_warning(
                         frame.state,
                         error,
                         error.message,
@@ -523,11 +523,11 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 dag_name=dag.name,
                 placement=phase.name,
             )
-            outcome: str | ErrorRecord = self.record_error(
+            outcome: str | ErrorRecord = self._record_error(
                 frame.state, error, node_name=phase.name, path=path, item_index=frame.item_index
             )
         elif phase.phase == "pre":
-            outcome = await self.run_node(
+            outcome = await self._run_node(
                 run,
                 node,
                 frame.state,
@@ -542,7 +542,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         ok = not isinstance(outcome, ErrorRecord)
         if ok and not frame.prefix:
             frame.executed.append(phase.name)
-        self.emit(run, phase.name, outcome if ok else None, path)
+        self._emit(run, phase.name, outcome if ok else None, path)
         if not ok and phase.phase == "pre":
             frame.failed = True
             frame.done = True
@@ -553,7 +553,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
     ) -> str | ErrorRecord:
         # A post phase failure is a warning, never an error of the run.
         errors_before = len(frame.state.errors)
-        outcome = await self.run_node(
+        outcome = await self._run_node(
             run,
             node,
             frame.state,
@@ -568,24 +568,24 @@ class Dagonizer(Generic[StateT, ServicesT]):
             frame.state.warnings.append(outcome)
         return outcome
 
-    async def run_child(self, run: Run, frame: Frame) -> None:
+    async def _run_child(self, run: Run, frame: Frame) -> None:
         """Run a child frame (embedded DAG, DAG-body clone) to its end."""
         state = frame.state
         dag = cast("DAG", frame.dag)
         if not frame.begun:
             frame.begun = True
             state.lifecycle.start(_clock.now())
-            if dag.phases and not await self.run_phases(run, frame, "pre"):
+            if dag.phases and not await self._run_phases(run, frame, "pre"):
                 state.lifecycle.finish(LifecycleVariant.FAILED, _clock.now())
                 return
         try:
             while not frame.done:
-                await self.step(run, frame)
+                await self._step(run, frame)
         finally:
             if dag.phases and frame.done:
-                await self.run_phases(run, frame, "post")
+                await self._run_phases(run, frame, "post")
 
-    def emit(
+    def _emit(
         self,
         run: Run,
         node_name: str,
@@ -599,7 +599,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 NodeEvent(node_name=node_name, output=output, placement_path=path, skipped=skipped)
             )
 
-    def fail(self, frame: Frame) -> None:
+    def _fail(self, frame: Frame) -> None:
         """End ``frame`` failed with the cursor left on the failed placement.
 
         The error record is already on the state.
@@ -608,9 +608,9 @@ class Dagonizer(Generic[StateT, ServicesT]):
         frame.done = True
         frame.state.lifecycle.finish(LifecycleVariant.FAILED, _clock.now())
 
-    def engine_failure(self, frame: Frame, error: Exception, name: str) -> PlacementFailure:
+    def _engine_failure(self, frame: Frame, error: Exception, name: str) -> PlacementFailure:
         """Record ``error`` for placement ``name``; return the failure to raise."""
-        record = self.record_error(
+        record = self._record_error(
             frame.state,
             error,
             node_name=name,
@@ -619,7 +619,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         )
         return PlacementFailure(record)
 
-    async def step(self, run: Run, frame: Frame) -> None:
+    async def _step(self, run: Run, frame: Frame) -> None:
         """Run the placement at ``frame.cursor`` and route on its output."""
         # A running frame always has its DAG and a cursor (no cast(): hot path).
         dag: DAG = frame.dag  # pyright: ignore[reportAssignmentType]
@@ -633,8 +633,8 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 dag_name=dag.name,
                 placement=name,
             )
-            self.engine_failure(frame, error, name)
-            self.fail(frame)
+            self._engine_failure(frame, error, name)
+            self._fail(frame)
             return
         path = (*frame.prefix, name)
         skipped = False
@@ -642,7 +642,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             if type(placement) is SingleNode:
                 node = self._nodes.get(placement.node)
                 if node is None:
-                    raise self.engine_failure(
+                    raise self._engine_failure(
                         frame,
                         ValidationError(
                             f"placement {name!r} of DAG {dag.name!r} names unknown node "
@@ -663,7 +663,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
                         signal=run.signal,
                         item_index=frame.item_index,
                     )
-                outcome = await self.run_node(
+                outcome = await self._run_node(
                     run,
                     node,
                     frame.state,
@@ -678,8 +678,8 @@ class Dagonizer(Generic[StateT, ServicesT]):
                     timed_out = isinstance(outcome.exception, NodeTimeoutError)
                     if timed_out and not frame.prefix:
                         run.timeout_record = outcome
-                    self.fail(frame)
-                    self.emit(run, name, None, path)
+                    self._fail(frame)
+                    self._emit(run, name, None, path)
                     return
                 output: str = outcome
             elif type(placement) is TerminalNode:
@@ -697,7 +697,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
                     frame.failed = True
                 frame.state.lifecycle.finish(variant, _clock.now())
                 self._hook_end(frame, name, None, path)
-                self.emit(run, name, None, path)
+                self._emit(run, name, None, path)
                 return
             else:
                 self._hook_start(frame, name, path)
@@ -713,8 +713,8 @@ class Dagonizer(Generic[StateT, ServicesT]):
         except PlacementFailure:
             if type(placement) is not SingleNode:
                 self._hook_end(frame, name, None, path)
-            self.fail(frame)
-            self.emit(run, name, None, path)
+            self._fail(frame)
+            self._emit(run, name, None, path)
             return
         # Every kind but a terminal routes its output.
         routes: Mapping[str, str | None] = getattr(placement, "routes")  # noqa: B009
@@ -725,14 +725,14 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 dag_name=dag.name,
                 placement=name,
             )
-            self.engine_failure(frame, error, name)
-            self.fail(frame)
-            self.emit(run, name, None, path)
+            self._engine_failure(frame, error, name)
+            self._fail(frame)
+            self._emit(run, name, None, path)
             return
         nxt = routes[output]
         (frame.skipped if skipped else frame.executed).append(name)
         if run.events is not None:
-            self.emit(run, name, output, path, skipped)
+            self._emit(run, name, output, path, skipped)
         frame.cursor = nxt
         if nxt is None:
             frame.done = True
@@ -743,20 +743,20 @@ class Dagonizer(Generic[StateT, ServicesT]):
 
     def _hook_start(self, frame: Frame, name: str, path: tuple[str, ...]) -> None:
         if self._hook_node_start:
-            self.call_hook(frame.state, self.on_node_start, name, frame.state, path)
+            self._call_hook(frame.state, self.on_node_start, name, frame.state, path)
 
     def _hook_end(self, frame: Frame, name: str, output: str | None, path: tuple[str, ...]) -> None:
         if self._hook_node_end:
-            self.call_hook(frame.state, self.on_node_end, name, output, frame.state, path)
+            self._call_hook(frame.state, self.on_node_end, name, output, frame.state, path)
 
     # -- composite placements --------------------------------------------------------
 
-    def child_dag(self, frame: Frame, name: str, dag_name: str) -> DAG:
+    def _child_dag(self, frame: Frame, name: str, dag_name: str) -> DAG:
         """The registered DAG a composite placement runs, or a failure naming it."""
         dag = self._dags.get(dag_name)
         if dag is None:
             parent = cast("DAG", frame.dag)
-            raise self.engine_failure(
+            raise self._engine_failure(
                 frame,
                 ValidationError(
                     f"placement {name!r} of DAG {parent.name!r} runs DAG {dag_name!r}, "
@@ -769,7 +769,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             )
         return dag
 
-    def copy_paths(
+    def _copy_paths(
         self,
         frame: Frame,
         name: str,
@@ -784,17 +784,17 @@ class Dagonizer(Generic[StateT, ServicesT]):
             try:
                 value = get_path(source, source_path)
             except PathError:
-                raise self.path_failure(frame, name, source_path, source) from None
+                raise self._path_failure(frame, name, source_path, source) from None
             if copy_values:
                 value = copy.deepcopy(value)
             try:
                 set_path(dest, dest_path, value)
             except PathError:
-                raise self.path_failure(frame, name, dest_path, dest) from None
+                raise self._path_failure(frame, name, dest_path, dest) from None
 
-    def path_failure(self, frame: Frame, name: str, path: str, obj: object) -> PlacementFailure:
+    def _path_failure(self, frame: Frame, name: str, path: str, obj: object) -> PlacementFailure:
         dag = cast("DAG", frame.dag)
-        return self.engine_failure(
+        return self._engine_failure(
             frame,
             ValidationError(
                 f"placement {name!r} of DAG {dag.name!r}: path {path!r} does not exist on "
@@ -806,7 +806,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             name,
         )
 
-    def take_progress(self, frame: Frame, name: str, kind: type[Any]) -> Any:
+    def _take_progress(self, frame: Frame, name: str, kind: type[Any]) -> Any:
         """The progress an interrupted run left for placement ``name``, if any."""
         progress = frame.state._resume  # pyright: ignore[reportPrivateUsage]
         if progress is not None and progress.placement == name and isinstance(progress, kind):
@@ -817,16 +817,16 @@ class Dagonizer(Generic[StateT, ServicesT]):
         self, run: Run, frame: Frame, placement: EmbeddedDAGNode, path: tuple[str, ...]
     ) -> str:
         parent = frame.state
-        child_dag = self.child_dag(frame, placement.name, placement.dag)
-        progress: EmbeddedProgress | None = self.take_progress(
+        child_dag = self._child_dag(frame, placement.name, placement.dag)
+        progress: EmbeddedProgress | None = self._take_progress(
             frame, placement.name, EmbeddedProgress
         )
         if progress is None:
             try:
                 child_state = parent.clone()
             except Exception as exc:
-                raise self.engine_failure(frame, exc, placement.name) from None
-            self.copy_paths(
+                raise self._engine_failure(frame, exc, placement.name) from None
+            self._copy_paths(
                 frame, placement.name, placement.inputs, parent, child_state, copy_values=True
             )
             child = Frame(
@@ -843,12 +843,12 @@ class Dagonizer(Generic[StateT, ServicesT]):
             child.prefix = path
             child.item_index = frame.item_index
         parent._resume = progress  # pyright: ignore[reportPrivateUsage]
-        await self.run_child(run, child)
+        await self._run_child(run, child)
         parent._resume = None  # pyright: ignore[reportPrivateUsage]
         child_state = child.state
         parent.errors.extend(child_state.errors)
         parent.warnings.extend(child_state.warnings)
-        self.copy_paths(
+        self._copy_paths(
             frame, placement.name, placement.outputs, child_state, parent, copy_values=False
         )
         return "error" if child.failed or child_state.errors else "success"
@@ -858,7 +858,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
     ) -> str:
         dag = cast("DAG", frame.dag)
         state = frame.state
-        progress: ParallelProgress | None = self.take_progress(
+        progress: ParallelProgress | None = self._take_progress(
             frame, placement.name, ParallelProgress
         )
         if progress is None:
@@ -869,7 +869,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             member = cast("SingleNode", dag.placement(member_name))
             if member_name not in progress.done:
                 if member.node not in self._nodes:
-                    raise self.engine_failure(
+                    raise self._engine_failure(
                         frame,
                         ValidationError(
                             f"member {member_name!r} of parallel {placement.name!r} names unknown "
@@ -883,7 +883,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         done = progress.done
 
         async def run_member(member: SingleNode) -> None:
-            outcome = await self.run_node(
+            outcome = await self._run_node(
                 run,
                 self._nodes[member.node],
                 state,
@@ -895,7 +895,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             )
             output = outcome if type(outcome) is str else None
             done[member.name] = output
-            self.emit(run, member.name, output, (*path, member.name))
+            self._emit(run, member.name, output, (*path, member.name))
 
         async with trio.open_nursery() as nursery:
             for member in members:
@@ -911,7 +911,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             ok = any(out == "success" for out in outputs)
         return "success" if ok else "error"
 
-    def reducer(self, name: str) -> tuple[Reducer | None, frozenset[str]] | None:
+    def _reducer(self, name: str) -> tuple[Reducer | None, frozenset[str]] | None:
         """A registered reducer (``None`` fn for built-ins) and its verdicts."""
         return self._reducers.get(name)
 

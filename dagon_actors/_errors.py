@@ -72,7 +72,7 @@ class ValidationError(DAGError):
         self.dag_name = dag_name
         self.placement = placement
         self.path = path
-        self.findings = tuple(findings)
+        self.findings: tuple[str, ...] = tuple(findings)
 
     @classmethod
     def from_findings(cls, dag_name: str, findings: Sequence[str]) -> ValidationError:

@@ -12,6 +12,8 @@ placements under a single cancel scope and builds no event objects.
 
 from __future__ import annotations
 
+# Execution drives the dispatcher's private run loop.
+# pyright: reportPrivateUsage=false
 from collections import deque
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final
 
@@ -105,15 +107,15 @@ class Execution(Generic[StateT]):
         state = self._state
         state.lifecycle.start(_clock.now())
         if not self._is_resume:
-            state._resume = None  # pyright: ignore[reportPrivateUsage]
+            state._resume = None
         if self._deadline_seconds is not None:
             self._deadline = _clock.deadline_after(self._deadline_seconds)
         run = Run(self._signal, collect=collect)
         frame = Frame(dag=self._dag, state=state, cursor=self._cursor)
         self._run, self._frame = run, frame
         dispatcher = self._dispatcher
-        if dispatcher._hook_flow:  # pyright: ignore[reportPrivateUsage]
-            dispatcher.call_hook(state, dispatcher.on_flow_start, self._dag.name, state)
+        if dispatcher._hook_flow:
+            dispatcher._call_hook(state, dispatcher.on_flow_start, self._dag.name, state)
         return run, frame
 
     async def _advance(self, *, one_step: bool) -> None:
@@ -140,10 +142,10 @@ class Execution(Generic[StateT]):
             with scope:
                 if not frame.begun and not signal.aborted:
                     frame.begun = True
-                    if self._dag.phases and not await dispatcher.run_phases(run, frame, "pre"):
+                    if self._dag.phases and not await dispatcher._run_phases(run, frame, "pre"):
                         self._state.lifecycle.finish(LifecycleVariant.FAILED, _clock.now())
                 while not frame.done and not signal.aborted:
-                    await dispatcher.step(run, frame)
+                    await dispatcher._step(run, frame)
                     if one_step:
                         break
         except BaseException as exc:
@@ -193,7 +195,7 @@ class Execution(Generic[StateT]):
                 detail=run.timeout_record.exception,
             )
         if self._dag.phases and frame.begun:
-            await dispatcher.run_phases(run, frame, "post")
+            await dispatcher._run_phases(run, frame, "post")
             if run.events:
                 self._buffer.extend(run.events)
                 run.events.clear()
@@ -211,5 +213,5 @@ class Execution(Generic[StateT]):
             interrupted_at=interruption,
         )
         self._result = result
-        if dispatcher._hook_flow:  # pyright: ignore[reportPrivateUsage]
-            dispatcher.call_hook(state, dispatcher.on_flow_end, self._dag.name, state, result)
+        if dispatcher._hook_flow:
+            dispatcher._call_hook(state, dispatcher.on_flow_end, self._dag.name, state, result)

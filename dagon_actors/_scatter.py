@@ -22,6 +22,9 @@ that already hold items, most generators) survive an abort intact.
 
 from __future__ import annotations
 
+# The scatter is the dispatcher's own code, split out for size: it uses the
+# dispatcher's private helpers.
+# pyright: reportPrivateUsage=false
 import copy
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -87,18 +90,18 @@ async def run_scatter(
     state = frame.state
     dag = cast("DAG", frame.dag)
     name = placement.name
-    progress: ScatterProgress | None = dispatcher.take_progress(frame, name, ScatterProgress)
+    progress: ScatterProgress | None = dispatcher._take_progress(frame, name, ScatterProgress)
     try:
         source: object = get_path(state, placement.source)
     except PathError:
-        raise dispatcher.path_failure(frame, name, placement.source, state) from None
+        raise dispatcher._path_failure(frame, name, placement.source, state) from None
     try:
         folder = bind(placement.gather, state, name)
     except ValidationError as exc:
-        raise dispatcher.engine_failure(frame, exc, name) from None
-    reducer_entry = dispatcher.reducer(placement.reducer)
+        raise dispatcher._engine_failure(frame, exc, name) from None
+    reducer_entry = dispatcher._reducer(placement.reducer)
     if reducer_entry is None:
-        raise dispatcher.engine_failure(
+        raise dispatcher._engine_failure(
             frame,
             ValidationError(
                 f"scatter {name!r} of DAG {dag.name!r} uses unknown reducer {placement.reducer!r}",
@@ -111,11 +114,11 @@ async def run_scatter(
     body_node: Any = None
     body_dag: DAG | None = None
     if placement.dag is not None:
-        body_dag = dispatcher.child_dag(frame, name, placement.dag)
+        body_dag = dispatcher._child_dag(frame, name, placement.dag)
     else:
         body_node = dispatcher.get_node(cast("str", placement.body))
         if body_node is None:
-            raise dispatcher.engine_failure(
+            raise dispatcher._engine_failure(
                 frame,
                 ValidationError(
                     f"scatter {name!r} of DAG {dag.name!r} names unknown body node "
@@ -138,7 +141,7 @@ async def run_scatter(
     window = placement.reorder_window or 4 * limit
 
     pool = _Pool(dispatcher, run, frame, placement, path, progress, folder, body_node, body_dag)
-    state._resume = progress  # pyright: ignore[reportPrivateUsage]
+    state._resume = progress
     if not progress.exhausted or progress.pending:
         await pool.run(
             None if progress.exhausted else _Source(cast("object", source), progress.pulled),
@@ -146,8 +149,8 @@ async def run_scatter(
             window,
         )
     if pool.failure is not None:
-        raise dispatcher.engine_failure(frame, pool.failure, name)
-    state._resume = None  # pyright: ignore[reportPrivateUsage]
+        raise dispatcher._engine_failure(frame, pool.failure, name)
+    state._resume = None
 
     records = progress.records
     if records is not None:
@@ -156,7 +159,7 @@ async def run_scatter(
     if reducer_fn is not None:
         verdict = reducer_fn(records or [])
         if verdict not in verdicts:
-            raise dispatcher.engine_failure(
+            raise dispatcher._engine_failure(
                 frame,
                 ExecutionError(
                     f"reducer {placement.reducer!r} of scatter {name!r} returned {verdict!r}, "
@@ -265,7 +268,7 @@ class _Pool:
                 self._abandon(self._as_failure(exc))
                 return
         if self.body_node is not None:
-            outcome = await dispatcher.run_node(
+            outcome = await dispatcher._run_node(
                 self.run_ctx,
                 self.body_node,
                 clone,
@@ -292,7 +295,7 @@ class _Pool:
                 child.dag = body_dag
                 child.prefix = self.path
                 child.item_index = index
-            await dispatcher.run_child(self.run_ctx, child)
+            await dispatcher._run_child(self.run_ctx, child)
             output = "error" if child.failed or clone.errors else "success"
         # From here to the end nothing awaits: the completion is recorded
         # before any cancellation can be delivered.
@@ -308,7 +311,7 @@ class _Pool:
         if clone.warnings:
             parent.warnings.extend(clone.warnings)
         if self.body_node is not None:
-            self.dispatcher.emit(self.run_ctx, self.body_node.name, record.output, self.body_path)
+            self.dispatcher._emit(self.run_ctx, self.body_node.name, record.output, self.body_path)
         if record.index == progress.next_fold:
             self._fold(record)
             done = progress.done

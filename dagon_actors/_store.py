@@ -572,7 +572,7 @@ class MemoryBacking:
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
-        self.lock = StoreLock()
+        self.lock: StoreLock = StoreLock()
 
     def __repr__(self) -> str:
         return f"<MemoryBacking with {len(self.data)} keys>"
