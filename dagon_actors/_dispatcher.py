@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 import trio
 
 from dagon_actors import _clock
+from dagon_actors._composite import run_embedded, run_parallel
 from dagon_actors._dag import (
     DAG,
     EmbeddedDAGNode,
@@ -33,8 +34,9 @@ from dagon_actors._dag import (
 from dagon_actors._errors import ExecutionError, NodeTimeoutError, ValidationError
 from dagon_actors._node import FunctionNode, NodeContext, NodeOutput, node_outputs
 from dagon_actors._paths import PathError, get_path, set_path
-from dagon_actors._progress import EmbeddedProgress, Frame, ParallelProgress
+from dagon_actors._phases import run_phases
 from dagon_actors._records import NodeEvent
+from dagon_actors._scatter import run_scatter
 from dagon_actors._state import ErrorRecord, LifecycleVariant, NodeStateBase
 from dagon_actors._validate import BUILTIN_REDUCERS, validate
 
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from dagon_actors._abort import AbortSignal
     from dagon_actors._execution import Execution
     from dagon_actors._gather import GatherRecord
+    from dagon_actors._progress import Frame
     from dagon_actors._records import ExecutionResult
 
 __all__ = ["Dagonizer", "PlacementFailure", "Run"]
@@ -479,95 +482,6 @@ class Dagonizer(Generic[StateT, ServicesT]):
 
     # -- frames ------------------------------------------------------------------------
 
-    async def _run_phases(self, run: Run, frame: Frame, which: str) -> bool:
-        """Run ``which`` phases of the frame's DAG; False if a pre phase failed."""
-        dag = cast("DAG", frame.dag)
-        for phase in dag.phases:
-            if phase.phase != which:
-                continue
-            if which == "pre":
-                if not await self._run_phase(run, frame, phase):
-                    return False
-            else:
-                with (
-                    trio.CancelScope(shield=True),
-                    trio.move_on_after(self.post_phase_timeout) as bound,
-                ):
-                    await self._run_phase(run, frame, phase)
-                if bound.cancelled_caught:
-                    error = NodeTimeoutError(
-                        f"post phase {phase.name!r} of DAG {dag.name!r} ran past "
-                        f"post_phase_timeout={self.post_phase_timeout}s",
-                        timeout=self.post_phase_timeout,
-                        dag_name=dag.name,
-                        placement=phase.name,
-                        node=phase.node,
-                    )
-                    self._record_warning(
-                        frame.state,
-                        error,
-                        error.message,
-                        node_name=phase.name,
-                        path=(*frame.prefix, phase.name),
-                        item_index=frame.item_index,
-                    )
-        return True
-
-    async def _run_phase(self, run: Run, frame: Frame, phase: PhaseNode) -> bool:
-        node = self._nodes.get(phase.node)
-        path = (*frame.prefix, phase.name)
-        dag = cast("DAG", frame.dag)
-        if node is None:
-            error = ValidationError(
-                f"phase {phase.name!r} of DAG {dag.name!r} names unknown node {phase.node!r}",
-                dag_name=dag.name,
-                placement=phase.name,
-            )
-            outcome: str | ErrorRecord = self._record_error(
-                frame.state, error, node_name=phase.name, path=path, item_index=frame.item_index
-            )
-        elif phase.phase == "pre":
-            outcome = await self._run_node(
-                run,
-                node,
-                frame.state,
-                dag_name=dag.name,
-                node_name=phase.name,
-                path=path,
-                item_index=frame.item_index,
-                allowed=_ANY,
-            )
-        else:
-            outcome = await self._run_post(run, frame, node, phase, path)
-        ok = not isinstance(outcome, ErrorRecord)
-        if ok and not frame.prefix:
-            frame.executed.append(phase.name)
-        self._emit(run, phase.name, outcome if ok else None, path)
-        if not ok and phase.phase == "pre":
-            frame.failed = True
-            frame.done = True
-        return ok
-
-    async def _run_post(
-        self, run: Run, frame: Frame, node: Any, phase: PhaseNode, path: tuple[str, ...]
-    ) -> str | ErrorRecord:
-        # A post phase failure is a warning, never an error of the run.
-        errors_before = len(frame.state.errors)
-        outcome = await self._run_node(
-            run,
-            node,
-            frame.state,
-            dag_name=cast("DAG", frame.dag).name,
-            node_name=phase.name,
-            path=path,
-            item_index=frame.item_index,
-            allowed=_ANY,
-        )
-        if isinstance(outcome, ErrorRecord):
-            del frame.state.errors[errors_before:]
-            frame.state.warnings.append(outcome)
-        return outcome
-
     async def _run_child(self, run: Run, frame: Frame) -> None:
         """Run a child frame (embedded DAG, DAG-body clone) to its end."""
         state = frame.state
@@ -575,7 +489,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         if not frame.begun:
             frame.begun = True
             state.lifecycle.start(_clock.now())
-            if dag.phases and not await self._run_phases(run, frame, "pre"):
+            if dag.phases and not await run_phases(self, run, frame, "pre"):
                 state.lifecycle.finish(LifecycleVariant.FAILED, _clock.now())
                 return
         try:
@@ -583,7 +497,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 await self._step(run, frame)
         finally:
             if dag.phases and frame.done:
-                await self._run_phases(run, frame, "post")
+                await run_phases(self, run, frame, "post")
 
     def _emit(
         self,
@@ -702,13 +616,13 @@ class Dagonizer(Generic[StateT, ServicesT]):
             else:
                 self._hook_start(frame, name, path)
                 if type(placement) is EmbeddedDAGNode:
-                    output = await self._embedded(run, frame, placement, path)
+                    output = await run_embedded(self, run, frame, placement, path)
                 elif type(placement) is ScatterNode:
-                    from dagon_actors._scatter import run_scatter
-
                     output, skipped = await run_scatter(self, run, frame, placement, path)
                 else:
-                    output = await self._parallel(run, frame, cast("ParallelNode", placement), path)
+                    output = await run_parallel(
+                        self, run, frame, cast("ParallelNode", placement), path
+                    )
                 self._hook_end(frame, name, output, path)
         except PlacementFailure:
             if type(placement) is not SingleNode:
@@ -813,104 +727,6 @@ class Dagonizer(Generic[StateT, ServicesT]):
             return progress
         return None
 
-    async def _embedded(
-        self, run: Run, frame: Frame, placement: EmbeddedDAGNode, path: tuple[str, ...]
-    ) -> str:
-        parent = frame.state
-        child_dag = self._child_dag(frame, placement.name, placement.dag)
-        progress: EmbeddedProgress | None = self._take_progress(
-            frame, placement.name, EmbeddedProgress
-        )
-        if progress is None:
-            try:
-                child_state = parent.clone()
-            except Exception as exc:
-                raise self._engine_failure(frame, exc, placement.name) from None
-            self._copy_paths(
-                frame, placement.name, placement.inputs, parent, child_state, copy_values=True
-            )
-            child = Frame(
-                dag=child_dag,
-                state=child_state,
-                cursor=child_dag.entrypoint,
-                prefix=path,
-                item_index=frame.item_index,
-            )
-            progress = EmbeddedProgress(placement=placement.name, child=child)
-        else:
-            child = progress.child
-            child.dag = child_dag
-            child.prefix = path
-            child.item_index = frame.item_index
-        parent._resume = progress  # pyright: ignore[reportPrivateUsage]
-        await self._run_child(run, child)
-        parent._resume = None  # pyright: ignore[reportPrivateUsage]
-        child_state = child.state
-        parent.errors.extend(child_state.errors)
-        parent.warnings.extend(child_state.warnings)
-        self._copy_paths(
-            frame, placement.name, placement.outputs, child_state, parent, copy_values=False
-        )
-        return "error" if child.failed or child_state.errors else "success"
-
-    async def _parallel(
-        self, run: Run, frame: Frame, placement: ParallelNode, path: tuple[str, ...]
-    ) -> str:
-        dag = cast("DAG", frame.dag)
-        state = frame.state
-        progress: ParallelProgress | None = self._take_progress(
-            frame, placement.name, ParallelProgress
-        )
-        if progress is None:
-            progress = ParallelProgress(placement=placement.name)
-        state._resume = progress  # pyright: ignore[reportPrivateUsage]
-        members: list[SingleNode] = []
-        for member_name in placement.members:
-            member = cast("SingleNode", dag.placement(member_name))
-            if member_name not in progress.done:
-                if member.node not in self._nodes:
-                    raise self._engine_failure(
-                        frame,
-                        ValidationError(
-                            f"member {member_name!r} of parallel {placement.name!r} names unknown "
-                            f"node {member.node!r}",
-                            dag_name=dag.name,
-                            placement=placement.name,
-                        ),
-                        placement.name,
-                    )
-                members.append(member)
-        done = progress.done
-
-        async def run_member(member: SingleNode) -> None:
-            outcome = await self._run_node(
-                run,
-                self._nodes[member.node],
-                state,
-                dag_name=dag.name,
-                node_name=member.name,
-                path=(*path, member.name),
-                item_index=frame.item_index,
-                allowed=member.routes,
-            )
-            output = outcome if type(outcome) is str else None
-            done[member.name] = output
-            self._emit(run, member.name, output, (*path, member.name))
-
-        async with trio.open_nursery() as nursery:
-            for member in members:
-                nursery.start_soon(run_member, member, name=f"{placement.name}/{member.name}")
-        state._resume = None  # pyright: ignore[reportPrivateUsage]
-        outputs = [done.get(m) for m in placement.members]
-        if placement.combine == "collect":
-            state.metadata["parallel_outputs"] = {m: done.get(m) for m in placement.members}
-            return "success"
-        if placement.combine == "all-success":
-            ok = all(out == "success" for out in outputs)
-        else:
-            ok = any(out == "success" for out in outputs)
-        return "success" if ok else "error"
-
     def _reducer(self, name: str) -> tuple[Reducer | None, frozenset[str]] | None:
         """A registered reducer (``None`` fn for built-ins) and its verdicts."""
         return self._reducers.get(name)
@@ -930,13 +746,3 @@ def _node_references(dag: DAG) -> list[tuple[str, str]]:
         elif isinstance(placement, ScatterNode) and placement.body is not None:
             refs.append((placement.name, placement.body))
     return refs
-
-
-class _AnyOutput:
-    """Every output is allowed (phases are not routed)."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
-
-
-_ANY = _AnyOutput()

@@ -22,6 +22,7 @@ import trio
 from dagon_actors import _clock
 from dagon_actors._abort import AbortSignal
 from dagon_actors._dispatcher import Run
+from dagon_actors._phases import run_phases
 from dagon_actors._progress import Frame
 from dagon_actors._records import ExecutionResult, Interruption
 from dagon_actors._state import LifecycleVariant, NodeStateBase
@@ -142,7 +143,7 @@ class Execution(Generic[StateT]):
             with scope:
                 if not frame.begun and not signal.aborted:
                     frame.begun = True
-                    if self._dag.phases and not await dispatcher._run_phases(run, frame, "pre"):
+                    if self._dag.phases and not await run_phases(dispatcher, run, frame, "pre"):
                         self._state.lifecycle.finish(LifecycleVariant.FAILED, _clock.now())
                 while not frame.done and not signal.aborted:
                     await dispatcher._step(run, frame)
@@ -195,7 +196,7 @@ class Execution(Generic[StateT]):
                 detail=run.timeout_record.exception,
             )
         if self._dag.phases and frame.begun:
-            await dispatcher._run_phases(run, frame, "post")
+            await run_phases(dispatcher, run, frame, "post")
             if run.events:
                 self._buffer.extend(run.events)
                 run.events.clear()

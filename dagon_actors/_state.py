@@ -208,8 +208,8 @@ class NodeStateBase:
         reserved metadata key.
 
         Raises:
-            CheckpointError: a field (or metadata entry) is not JSON data;
-                ``field`` names it.
+            CheckpointError: a field (or metadata entry) is not JSON data, or
+                metadata uses the reserved key; ``field`` names it.
         """
         cls = type(self)
         codec = _codec_for(cls)
@@ -235,6 +235,12 @@ class NodeStateBase:
                     f"{exc.describe()}; declare it transient if it is a live object",
                     field=where,
                 ) from None
+        if RESUME_KEY in self.metadata:
+            raise CheckpointError(
+                f"state metadata of {type(self).__name__} uses the reserved key "
+                f"{RESUME_KEY!r} (the engine keeps resume progress there)",
+                field=f"metadata.{RESUME_KEY}",
+            )
         try:
             metadata = json_copy(self.metadata)
         except NotJSONError as exc:

@@ -25,6 +25,7 @@ from dagon_actors import (
     node,
     transient,
 )
+from dagon_actors._state import RESUME_KEY
 
 
 @attrs.define
@@ -388,13 +389,25 @@ json_values = st.recursive(
 )
 
 
-@given(st.fixed_dictionaries(values), st.dictionaries(st.text(), json_values, max_size=4))
+user_keys = st.text().filter(lambda key: key != RESUME_KEY)
+
+
+@given(st.fixed_dictionaries(values), st.dictionaries(user_keys, json_values, max_size=4))
 def test_snapshot_round_trip(fields: dict[str, Any], metadata: dict[str, Any]) -> None:
     """``restore(snapshot())`` gives back an equal pending state, through JSON text."""
     doc = Doc(**fields)
     doc.metadata.update(metadata)
     text = json.dumps(doc.snapshot())
     assert Doc.restore(json.loads(text)) == doc
+
+
+def test_snapshot_refuses_the_reserved_metadata_key() -> None:
+    """User metadata under the engine's resume key is refused, not silently misread."""
+    doc = Doc()
+    doc.set_metadata(RESUME_KEY, {"mine": True})
+    with pytest.raises(CheckpointError, match="reserved") as info:
+        doc.snapshot()
+    assert info.value.field == f"metadata.{RESUME_KEY}"
 
 
 # -- lifecycle in runs ------------------------------------------------------------------
