@@ -36,8 +36,8 @@ from dagon_actors._store import (
     Store,
     StoreSnapshot,
     StoreStatistics,
-    TypedStore,
 )
+from dagon_actors._typed_store import TypedStore
 
 __all__ = [
     "DAG",

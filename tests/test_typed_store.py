@@ -8,8 +8,8 @@ import attrs
 import pytest
 import trio
 
+from dagon_actors import MemoryStore, Store, StoreSnapshot, TypedStore
 from dagon_actors._errors import StoreError, StoreErrorReason
-from dagon_actors._store import MemoryStore, Store, StoreSnapshot, TypedStore
 
 
 @attrs.frozen
