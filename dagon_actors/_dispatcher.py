@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 import trio
 
 from dagon_actors import _clock
+from dagon_actors._abort import AbortSignal
 from dagon_actors._composite import run_embedded, run_parallel
 from dagon_actors._dag import (
     DAG,
@@ -41,7 +42,6 @@ from dagon_actors._state import ErrorRecord, LifecycleVariant, NodeStateBase
 from dagon_actors._validate import BUILTIN_REDUCERS, validate
 
 if TYPE_CHECKING:
-    from dagon_actors._abort import AbortSignal
     from dagon_actors._execution import Execution
     from dagon_actors._gather import GatherRecord
     from dagon_actors._progress import Frame
@@ -71,10 +71,20 @@ class PlacementFailure(Exception):
 class Run:
     """Internal: what every level of one top-level run shares."""
 
-    __slots__ = ("events", "signal", "timeout_record")
+    __slots__ = ("contexts", "events", "signal", "timeout_record")
 
-    def __init__(self, signal: AbortSignal, *, collect: bool) -> None:
+    def __init__(
+        self,
+        signal: AbortSignal,
+        *,
+        collect: bool,
+        contexts: dict[tuple[str, ...], NodeContext[Any]] | None = None,
+    ) -> None:
         self.signal: AbortSignal = signal
+        # Node contexts of single placements by placement path (no item index).
+        self.contexts: dict[tuple[str, ...], NodeContext[Any]] = (
+            {} if contexts is None else contexts
+        )
         # Events are only built when someone iterates the execution.
         self.events: list[NodeEvent] | None = [] if collect else None
         # A node timeout at top level, surfaced as interrupted_at.
@@ -106,7 +116,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
             raise ValidationError(f"max_steps must be at least 1, got {max_steps}")
         if post_phase_timeout <= 0:
             raise ValidationError(f"post_phase_timeout must be positive, got {post_phase_timeout}")
-        self.services = services
+        self._services = services
         self.max_steps = max_steps
         self.post_phase_timeout = post_phase_timeout
         self._nodes: dict[str, Any] = {}
@@ -114,11 +124,20 @@ class Dagonizer(Generic[StateT, ServicesT]):
         self._reducers: dict[str, tuple[Reducer | None, frozenset[str]]] = {
             name: (None, verdicts) for name, verdicts in BUILTIN_REDUCERS.items()
         }
+        # Runs given no abort signal share one that nothing can abort, and
+        # with it one cache of node contexts per DAG.
+        self._idle_signal = AbortSignal()
+        self._idle_contexts: dict[str, dict[tuple[str, ...], NodeContext[Any]]] = {}
         # Skip the call entirely for hooks a subclass did not override.
         self._hook_node_start = self._overrides("on_node_start")
         self._hook_node_end = self._overrides("on_node_end")
         self._hook_error = self._overrides("on_error")
         self._hook_flow = self._overrides("on_flow_start") or self._overrides("on_flow_end")
+
+    @property
+    def services(self) -> ServicesT:
+        """The services bag every node receives (read-only: runs cache contexts)."""
+        return self._services
 
     def _overrides(self, hook: str) -> bool:
         return getattr(type(self), hook) is not getattr(Dagonizer, hook)
@@ -566,17 +585,23 @@ class Dagonizer(Generic[StateT, ServicesT]):
                         ),
                         name,
                     )
-                # Loops revisit placements: build each context once per frame.
-                ctx = frame.contexts.get(name)
+                # Contexts are frozen and depend only on the placement and the
+                # run's signal: build each once (per run, or once and for all
+                # for runs with no abort signal of their own).
+                item_index = frame.item_index
+                contexts = run.contexts
+                ctx = contexts.get(path) if item_index is None else None
                 if ctx is None:
-                    ctx = frame.contexts[name] = NodeContext(
+                    ctx = NodeContext(
                         services=self.services,
                         dag_name=dag.name,
                         node_name=name,
                         placement_path=path,
                         signal=run.signal,
-                        item_index=frame.item_index,
+                        item_index=item_index,
                     )
+                    if item_index is None:
+                        contexts[path] = ctx
                 outcome = await self._run_node(
                     run,
                     node,

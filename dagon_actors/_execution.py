@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final
 import trio
 
 from dagon_actors import _clock
-from dagon_actors._abort import AbortSignal
 from dagon_actors._dispatcher import Run
 from dagon_actors._phases import run_phases
 from dagon_actors._progress import Frame
@@ -30,6 +29,7 @@ from dagon_actors._state import LifecycleVariant, NodeStateBase
 if TYPE_CHECKING:
     from collections.abc import Generator
 
+    from dagon_actors._abort import AbortSignal
     from dagon_actors._dag import DAG
     from dagon_actors._dispatcher import Dagonizer
     from dagon_actors._records import NodeEvent
@@ -67,7 +67,7 @@ class Execution(Generic[StateT]):
         self._state = state
         self._cursor = cursor
         self._is_resume = resume
-        self._signal = signal if signal is not None else AbortSignal()
+        self._signal = signal if signal is not None else dispatcher._idle_signal
         self._deadline_seconds = deadline
         self._deadline = float("inf")
         self._frame: Frame | None = None
@@ -111,10 +111,13 @@ class Execution(Generic[StateT]):
             state._resume = None
         if self._deadline_seconds is not None:
             self._deadline = _clock.deadline_after(self._deadline_seconds)
-        run = Run(self._signal, collect=collect)
+        dispatcher = self._dispatcher
+        contexts = None
+        if self._signal is dispatcher._idle_signal:
+            contexts = dispatcher._idle_contexts.setdefault(self._dag.name, {})
+        run = Run(self._signal, collect=collect, contexts=contexts)
         frame = Frame(dag=self._dag, state=state, cursor=self._cursor)
         self._run, self._frame = run, frame
-        dispatcher = self._dispatcher
         if dispatcher._hook_flow:
             dispatcher._call_hook(state, dispatcher.on_flow_start, self._dag.name, state)
         return run, frame

@@ -28,7 +28,6 @@ from dagon_actors._dag import DAG
 from dagon_actors._errors import CheckpointError
 from dagon_actors._gather import GatherRecord
 from dagon_actors._json import NotJSONError, json_copy
-from dagon_actors._node import NodeContext
 from dagon_actors._state import NodeStateBase
 
 __all__ = [
@@ -62,7 +61,6 @@ class Frame:
     done: bool = False
     failed: bool = False
     terminal_outcome: str | None = None
-    contexts: dict[str, NodeContext[Any]] = attrs.field(factory=dict[str, "NodeContext[Any]"])
 
     def to_wire(self) -> _FrameWire:
         return _FrameWire(cursor=self.cursor, state=self.state.snapshot())
