@@ -67,13 +67,16 @@ async def run_embedded(
         child.item_index = frame.item_index
     parent._resume = progress
     await dispatcher._run_child(run, child)
-    parent._resume = None
     child_state = child.state
-    parent.errors.extend(child_state.errors)
-    parent.warnings.extend(child_state.warnings)
+    # Copy back before dropping the progress: if a path is missing the
+    # placement fails, and a resume finds the finished child instead of
+    # running it again.
     dispatcher._copy_paths(
         frame, placement.name, placement.outputs, child_state, parent, copy_values=False
     )
+    parent._resume = None
+    parent.errors.extend(child_state.errors)
+    parent.warnings.extend(child_state.warnings)
     return "error" if child.failed or child_state.errors else "success"
 
 

@@ -63,7 +63,7 @@ class Frame:
     terminal_outcome: str | None = None
 
     def to_wire(self) -> _FrameWire:
-        return _FrameWire(cursor=self.cursor, state=self.state.snapshot())
+        return _FrameWire(cursor=self.cursor, state=self.state.snapshot(), failed=self.failed)
 
 
 @attrs.define(eq=False)
@@ -159,6 +159,7 @@ class ParallelProgress:
 class _FrameWire:
     cursor: str | None
     state: dict[str, Any]
+    failed: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -233,7 +234,10 @@ def _restore(snapshot: dict[str, Any], state_cls: type[NodeStateBase], where: st
 def _frame(wire: _FrameWire, state_cls: type[NodeStateBase], where: str) -> Frame:
     # The DAG is resolved by the dispatcher when the resume reaches the placement.
     state = _restore(wire.state, state_cls, f"{where}.state")
-    return Frame(dag=None, state=state, cursor=wire.cursor, begun=True)
+    done = wire.cursor is None  # the child had finished
+    return Frame(
+        dag=None, state=state, cursor=wire.cursor, begun=True, done=done, failed=wire.failed
+    )
 
 
 def _record(wire: _RecordWire, state_cls: type[NodeStateBase], where: str) -> GatherRecord:

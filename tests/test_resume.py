@@ -947,3 +947,45 @@ async def test_a_run_stopped_by_its_deadline_resumes_like_an_aborted_one(
         assert final.executed_nodes == ["s", "t-all-success"]
         assert restored.state.results == [i * 10 for i in ITEMS]
         assert await counts_of(services2.counts) == {str(i): 1 for i in ITEMS}
+
+
+@attrs.define
+class Boxed(NodeStateBase):
+    payload: int = 0
+
+
+async def test_a_missing_output_path_keeps_the_finished_child_for_resume(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """Copying outputs back fails the placement, but a resume copies them without rerunning."""
+    runs: list[int] = []
+
+    @node("work", outputs=("done",))
+    async def work(state: Boxed, ctx: NodeContext[Any]) -> str:
+        runs.append(1)
+        state.payload = 42
+        return "done"
+
+    dispatcher: Dagonizer[Boxed, None] = Dagonizer()
+    dispatcher.register_dag(DAGBuilder("child", "1").node("work", work, {"done": None}).build())
+    dispatcher.register_dag(
+        DAGBuilder("parent", "1")
+        .embedded_dag(
+            "emb", "child", {"success": None, "error": None}, outputs={"metadata.out.v": "payload"}
+        )
+        .build()
+    )
+    state = Boxed()
+    failed = await dispatcher.execute("parent", state)
+    assert failed.state.lifecycle.variant == LifecycleVariant.FAILED
+    assert failed.cursor == "emb"
+    assert [e.code for e in state.errors] == ["ValidationError"]
+    assert "metadata.out.v" in state.errors[0].message
+
+    ckpt = Checkpoint.load((await Checkpoint.capture("parent", failed)).to_json())
+    restored = ckpt.restore_state(Boxed.restore)
+    restored.state.metadata["out"] = {}  # the caller supplies the missing container
+    result = await dispatcher.resume("parent", restored.state, restored.cursor)
+    assert result.state.lifecycle.variant == LifecycleVariant.COMPLETED
+    assert restored.state.metadata["out"] == {"v": 42}
+    assert runs == [1]  # the child ran once, before the checkpoint
