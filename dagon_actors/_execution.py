@@ -21,6 +21,7 @@ import trio
 
 from dagon_actors import _clock
 from dagon_actors._dispatcher import Run
+from dagon_actors._errors import DAGError
 from dagon_actors._phases import run_phases
 from dagon_actors._progress import Frame
 from dagon_actors._records import ExecutionResult, Interruption
@@ -124,7 +125,10 @@ class Execution(Generic[StateT]):
 
     async def _advance(self, *, one_step: bool) -> None:
         if self._busy:
-            raise RuntimeError("an Execution is consumed by one task at a time")
+            raise DAGError(
+                "this Execution is already being consumed by another task; await or "
+                "iterate an Execution from one task at a time"
+            )
         self._busy = True
         try:
             await self._advance_inner(one_step=one_step)

@@ -9,12 +9,15 @@ import trio
 
 from dagon_actors import (
     DAGBuilder,
+    DAGError,
     Dagonizer,
     Execution,
     ExecutionResult,
     LifecycleVariant,
+    NodeContext,
     NodeEvent,
     NodeStateBase,
+    node,
 )
 
 
@@ -176,3 +179,33 @@ async def test_events_from_concurrent_members_arrive_when_the_placement_ends(
         (("par", "slow"), 2),
         (("par",), 2),
     ]
+
+
+async def test_two_tasks_cannot_consume_one_execution(autojump_clock: trio.abc.Clock) -> None:
+    """Awaiting an Execution while another task is iterating it is refused with DAGError."""
+
+    @node("slow", outputs=("done",))
+    async def slow(state: NodeStateBase, ctx: NodeContext[Any]) -> str:
+        await trio.sleep(1)
+        return "done"
+
+    dispatcher: Dagonizer[NodeStateBase, None] = Dagonizer()
+    dispatcher.register_dag(DAGBuilder("flow", "1").node("slow", slow, {"done": None}).build())
+    execution = dispatcher.execute("flow", NodeStateBase())
+    refused: list[DAGError] = []
+
+    async def second_consumer() -> None:
+        await trio.sleep(0.5)  # the first consumer is inside the placement now
+        try:
+            await execution
+        except DAGError as exc:
+            refused.append(exc)
+
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(second_consumer)
+            events = [event async for event in execution]
+    assert [event.node_name for event in events] == ["slow"]
+    assert len(refused) == 1
+    assert "one task at a time" in str(refused[0])
+    assert (await execution).cursor is None  # the first consumer finished the run
