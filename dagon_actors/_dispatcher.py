@@ -390,6 +390,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         item_index: int | None,
         allowed: Container[str],
         ctx: NodeContext[Any] | None = None,
+        body_of: str | None = None,
     ) -> str | ErrorRecord:
         """Run ``node`` once as placement ``node_name``, containing whatever it raises.
 
@@ -442,11 +443,17 @@ class Dagonizer(Generic[StateT, ServicesT]):
                     node=node_name,
                 )
             if output not in allowed:
+                shown = _name_of(cast("object", node), node_name)
+                where = (
+                    f"which placement {path[-1]!r} of DAG {dag_name!r} does not route"
+                    if body_of is None
+                    else f"which it does not declare (body of scatter {body_of!r} of DAG "
+                    f"{dag_name!r})"
+                )
                 raise ExecutionError(
-                    f"node {_name_of(cast('object', node), node_name)!r} returned output "
-                    f"{output!r}, which placement {path[-1]!r} of DAG {dag_name!r} does not route",
+                    f"node {shown!r} returned output {output!r}, {where}",
                     dag_name=dag_name,
-                    placement=path[-1],
+                    placement=path[-1] if body_of is None else body_of,
                     node=node_name,
                 )
         except Exception as exc:

@@ -202,7 +202,8 @@ class Execution(Generic[StateT]):
                 reason="timeout",
                 detail=run.timeout_record.exception,
             )
-        if self._dag.phases and frame.begun:
+        # Post phases run on every exit path, a run aborted before it began included.
+        if self._dag.phases:
             await run_phases(dispatcher, run, frame, "post")
             if run.events:
                 self._buffer.extend(run.events)

@@ -61,7 +61,11 @@ def json_copy(value: object, path: str = "") -> Any:
         for key, item in mapping.items():
             if type(key) is not str:
                 raise NotJSONError(f"{path}[{key!r}]", key)
-            copied[key] = item if type(item) in _IMMUTABLE else json_copy(item, f"{path}.{key}")
+            copied[key] = (
+                item
+                if type(item) in _IMMUTABLE
+                else json_copy(item, f"{path}.{key}" if path else key)
+            )
         return copied
     raise NotJSONError(path, value)
 
@@ -87,6 +91,6 @@ def json_check(value: object, path: str = "") -> None:
             if type(key) is not str:
                 raise NotJSONError(f"{path}[{key!r}]", key)
             if type(item) not in _IMMUTABLE:
-                json_check(item, f"{path}.{key}")
+                json_check(item, f"{path}.{key}" if path else key)
         return
     raise NotJSONError(path, value)

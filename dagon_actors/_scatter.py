@@ -277,6 +277,7 @@ class _Pool:
                 path=self.body_path,
                 item_index=index,
                 allowed=self.body_outputs,
+                body_of=self.placement.name,
             )
             output = outcome if type(outcome) is str else None
         else:
