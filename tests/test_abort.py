@@ -130,6 +130,26 @@ async def test_break_after_abort_then_await_returns_the_cancelled_result(
     assert table.rows == {"a": (0.0, 1.0)}
 
 
+async def test_abort_is_idempotent_and_the_first_reason_wins(autojump_clock: MockClock) -> None:
+    """A second ``abort()`` changes nothing: the signal and ``interrupted_at`` keep the
+    first reason."""
+    table = Timetable()
+    dispatcher = Dagonizer()
+    _chain(dispatcher, table)
+    controller = AbortController()
+    execution = dispatcher.execute("chain", FlowState(), abort=controller.signal)
+    with trio.fail_after(GUARD):
+        async for _event in execution:
+            controller.abort("first")
+            controller.abort("second")
+        result = await execution
+    assert (controller.signal.aborted, controller.signal.reason) == (True, "first")
+    assert result.interrupted_at is not None
+    assert (result.interrupted_at.reason, result.interrupted_at.detail) == ("abort", "first")
+    assert result.cursor == "b"
+    assert table.rows == {"a": (0.0, 1.0)}
+
+
 async def test_abort_while_a_node_sleeps_cancels_it_at_the_abort_time(
     autojump_clock: MockClock,
 ) -> None:

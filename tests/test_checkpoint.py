@@ -381,30 +381,53 @@ async def test_capture_without_stores_writes_an_empty_map() -> None:
     await ckpt.restore_stores({"ignored": MemoryStore()})
 
 
+async def _two_busy_stores(nursery: trio.Nursery) -> tuple[dict[str, MemoryStore], float]:
+    """Stores ``a`` and ``b``, each held by an update writing ``"early"`` from now (t0)
+    to t0 + 3, with a second update writing ``"late"`` arriving at t0 + 1 (held 3 s)."""
+    stores = {"a": MemoryStore(), "b": MemoryStore()}
+    t0 = trio.current_time()
+
+    async def write(store: MemoryStore, value: str, at: float) -> None:
+        async def fn(_: Any) -> str:
+            await trio.sleep(3)
+            return value
+
+        await trio.sleep_until(at)
+        await store.update("k", fn)
+
+    for store in stores.values():
+        nursery.start_soon(write, store, "early", t0)
+        nursery.start_soon(write, store, "late", t0 + 1)
+    await trio.testing.wait_all_tasks_blocked()
+    assert trio.current_time() == t0
+    return stores, t0
+
+
 async def test_capture_snapshots_stores_concurrently(autojump_clock: trio.abc.Clock) -> None:
-    """Stores are snapshotted at once: two stores busy for 3s each cost 3s, not 6s."""
+    """Every store is snapshotted at once, queued at the moment of capture: with two
+    stores busy until t0+3 and a late writer queuing on each at t0+1, capture takes 3 s
+    and sees neither late write; one store after the other takes 6 s and sees one."""
     with trio.fail_after(30):
-        first, second = MemoryStore(), MemoryStore()
         result = await interrupted(Inventory())
 
-        async def slow_update(store: MemoryStore, value: int) -> None:
-            async def fn(_: Any) -> int:
-                await trio.sleep(3)
-                return value
-
-            await store.update("k", fn)
+        # The naive pattern, for contrast: snapshot one store, then the next.
+        async with trio.open_nursery() as nursery:
+            stores, t0 = await _two_busy_stores(nursery)
+            one_by_one = {name: (await s.snapshot()).entries for name, s in stores.items()}
+            assert trio.current_time() - t0 == 6.0
+        assert one_by_one == {"a": {"k": "early"}, "b": {"k": "late"}}
 
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(slow_update, first, 1)
-            nursery.start_soon(slow_update, second, 2)
-            await trio.testing.wait_all_tasks_blocked()
-            start = trio.current_time()
-            ckpt = await Checkpoint.capture("one-step", result, stores={"a": first, "b": second})
-            assert trio.current_time() - start == 3.0
-        # Each snapshot waited its turn in its store's queue: it sees the update.
-        assert ckpt.stores["a"].entries == {"k": 1}
-        assert ckpt.stores["b"].entries == {"k": 2}
+            stores, t0 = await _two_busy_stores(nursery)
+            ckpt = await Checkpoint.capture("one-step", result, stores=stores)
+            assert trio.current_time() - t0 == 3.0
+        assert {name: snap.entries for name, snap in ckpt.stores.items()} == {
+            "a": {"k": "early"},
+            "b": {"k": "early"},
+        }
         assert list(ckpt.stores) == ["a", "b"]
+        # The late writes still happened, after the capture.
+        assert [await s.get("k") for s in stores.values()] == ["late", "late"]
 
 
 # ============================================================================ stores

@@ -50,7 +50,8 @@ def every_kind() -> DAG:
             concurrency=3,
             inputs={"metadata.topic": "metadata.topic"},
             gather=Gather.partition({"success": "metadata.good"}, field="metadata.entry"),
-            success_outputs=("success",),
+            success_outputs=("success", "partly"),
+            reorder_window=7,
         )
         .scatter(
             "fan-dag",
@@ -254,29 +255,73 @@ def test_from_dict_validates_the_graph() -> None:
 # -- property: round trip of generated DAGs ---------------------------------------------
 
 names = st.text(alphabet="abcdefghij-_", min_size=1, max_size=6)
+paths = st.lists(names, min_size=1, max_size=3).map(".".join)
+gathers = st.one_of(
+    st.builds(Gather.partition, st.dictionaries(names, paths, max_size=2), field=st.none() | paths),
+    st.builds(Gather.map, st.dictionaries(paths, paths, max_size=2)),
+    st.builds(Gather.append, paths, field=st.none() | paths),
+    st.just(Gather.discard()),
+)
+VERDICTS = {
+    "aggregate": ("all-success", "partial", "all-error", "empty"),
+    "terminal": ("success", "error"),
+}
 
 
 @st.composite
 def dags(draw: st.DrawFn) -> DAG:
-    """Linear and branching DAGs of node, embedded and terminal placements (cycles included)."""
+    """DAGs of every placement kind with every data option, phases included (cycles too).
+
+    Names come from an alphabet without ``p``, so ``par`` and ``ph-*`` never clash.
+    """
     placement_names = draw(st.lists(names, min_size=1, max_size=8, unique=True))
     targets = st.sampled_from([*placement_names, None])
     builder = DAGBuilder(draw(names), draw(st.sampled_from(["1", "2", "0.1.0"])))
+    singles: list[str] = []
     for name in placement_names:
-        kind = draw(st.sampled_from(["node", "node", "embedded", "terminal"]))
+        kind = draw(st.sampled_from(["node", "node", "embedded", "terminal", "scatter"]))
         if kind == "node":
             outputs = draw(st.lists(names, min_size=1, max_size=3, unique=True))
             builder.node(name, draw(names), {output: draw(targets) for output in outputs})
+            singles.append(name)
         elif kind == "embedded":
             builder.embedded_dag(
                 name,
                 draw(names),
                 {"success": draw(targets), "error": draw(targets)},
-                inputs=draw(st.dictionaries(names, names, max_size=2)),
-                outputs=draw(st.dictionaries(names, names, max_size=2)),
+                inputs=draw(st.dictionaries(paths, paths, max_size=2)),
+                outputs=draw(st.dictionaries(paths, paths, max_size=2)),
+            )
+        elif kind == "scatter":
+            reducer = draw(st.sampled_from(sorted(VERDICTS)))
+            body = draw(st.sampled_from(["body", "dag"]))
+            builder.scatter(
+                name,
+                draw(names) if body == "body" else None,
+                dag=draw(names) if body == "dag" else None,
+                source=draw(paths),
+                routes={verdict: draw(targets) for verdict in VERDICTS[reducer]},
+                item_key=draw(names),
+                concurrency=draw(st.none() | st.integers(1, 64)),
+                inputs=draw(st.dictionaries(paths, paths, max_size=2)),
+                gather=draw(gathers),
+                reducer=reducer,
+                success_outputs=draw(st.lists(names, min_size=1, max_size=2, unique=True)),
+                reorder_window=draw(st.none() | st.integers(1, 256)),
             )
         else:
             builder.terminal(name, draw(st.sampled_from(["completed", "failed"])))
+    if singles and draw(st.booleans()):
+        combine = draw(st.sampled_from(["all-success", "any-success", "collect"]))
+        verdicts = ("success",) if combine == "collect" else ("success", "error")
+        builder.parallel(
+            "par",
+            draw(st.lists(st.sampled_from(singles), min_size=1, unique=True)),
+            combine,
+            {verdict: draw(targets) for verdict in verdicts},
+        )
+    for phase_name in draw(st.lists(names, max_size=2, unique=True)):
+        builder.phase(f"ph-{phase_name}", draw(names), draw(st.sampled_from(["pre", "post"])))
     builder.entrypoint(draw(st.sampled_from(placement_names)))
     return builder.build()
 

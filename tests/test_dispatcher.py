@@ -376,15 +376,67 @@ async def test_child_warnings_do_not_fail_the_child(recorder) -> None:
 
     dispatcher = Dagonizer()
     register(dispatcher, DAGBuilder("child").node("c1", warn, {"done": None}))
+    doc = Doc()
     result = await run(
         DAGBuilder("parent")
         .embedded_dag("emb", "child", {"success": "ok", "error": "bad"})
         .node("ok", recorder.node("ok"), {"done": None})
         .node("bad", recorder.node("bad"), {"done": None}),
-        Doc(),
+        doc,
         dispatcher,
     )
     assert result.executed_nodes == ["emb", "ok"]
+    assert doc.errors == []
+    # The child's warning is not lost: it lands on the parent state.
+    assert [(w.code, w.message) for w in doc.warnings] == [("meh", "just saying")]
+
+
+@pytest.mark.parametrize("how", ["raises", "returns-error-record", "failed-terminal"])
+async def test_child_outputs_are_copied_back_when_the_child_fails(recorder, how: str) -> None:
+    """``outputs`` are copied back when the child ends in error too (only an abort skips
+    them): the parent routes ``error`` with what the child had written."""
+
+    @node("write", outputs=("done",))
+    async def write(state: Doc, ctx: NodeContext[Any]) -> str:
+        state.title = "from child"
+        state.count = 7
+        return "done"
+
+    routes: dict[str, str | None] = {"done": None}
+    if how == "raises":
+        c2 = recorder.node("c2", raises=RuntimeError("c2 broke"))
+    elif how == "returns-error-record":
+        c2 = recorder.node("c2", NodeOutput("done", errors=(ErrorRecord(code="bad", message="x"),)))
+    else:
+        c2 = recorder.node("c2")
+        routes = {"done": "no"}
+    child = DAGBuilder("child").node("c1", write, {"done": "c2"}).node("c2", c2, routes)
+    if how == "failed-terminal":
+        child.terminal("no", "failed")
+    dispatcher = Dagonizer()
+    register(dispatcher, child)
+    doc = Doc(title="parent")
+    result = await run(
+        DAGBuilder("parent")
+        .embedded_dag(
+            "emb",
+            "child",
+            {"success": "ok", "error": "bad"},
+            outputs={"title": "title", "count": "count"},
+        )
+        .node("ok", recorder.node("ok"), {"done": None})
+        .node("bad", recorder.node("bad"), {"done": None}),
+        doc,
+        dispatcher,
+    )
+    assert result.executed_nodes == ["emb", "bad"]
+    assert result.state.lifecycle.variant is LifecycleVariant.COMPLETED
+    assert (doc.title, doc.count) == ("from child", 7)
+    assert [r.code for r in doc.errors] == {
+        "raises": ["RuntimeError"],
+        "returns-error-record": ["bad"],
+        "failed-terminal": [],
+    }[how]
 
 
 async def test_child_ending_at_a_failed_terminal_routes_error(recorder) -> None:
@@ -427,6 +479,9 @@ async def test_missing_input_path_fails_the_placement(recorder) -> None:
     assert record.code == "ValidationError"
     assert "emb" in record.message
     assert "metadata.missing" in record.message
+    assert isinstance(record.exception, ValidationError)
+    assert (record.exception.placement, record.exception.path) == ("emb", "metadata.missing")
+    assert tuple(record.placement_path) == ("emb",)
 
 
 async def test_a_state_that_cannot_be_cloned_fails_the_placement(recorder) -> None:
@@ -466,6 +521,10 @@ async def test_unregistered_child_dag_fails_the_placement_at_run_time() -> None:
     (record,) = doc.errors
     assert record.code == "ValidationError"
     assert "never-registered" in record.message
+    assert "'emb'" in record.message  # names the placement too
+    assert isinstance(record.exception, ValidationError)
+    assert record.exception.placement == "emb"
+    assert tuple(record.placement_path) == ("emb",)
 
 
 async def test_embedded_dag_registered_after_the_parent_runs(recorder) -> None:
@@ -500,6 +559,50 @@ async def test_max_steps_counts_each_dag_level_separately(recorder) -> None:
     )
     assert result.state.lifecycle.variant is LifecycleVariant.COMPLETED
     assert recorder.started == ["c1", "c2", "c3", "p2"]
+
+
+async def test_max_steps_gives_each_dag_body_clone_its_own_budget(recorder) -> None:
+    """Parallel members and scatter clones do not count toward the parent's ``max_steps``;
+    each DAG-body clone has its own budget, and a clone that loops fails only its item."""
+
+    @node("gate", outputs=("next", "loop"))
+    async def gate(state: Doc, ctx: NodeContext[Any]) -> str:
+        return "loop" if state.get_metadata("item") == "looper" else "next"
+
+    dispatcher = Dagonizer(max_steps=3)
+    register(
+        dispatcher,
+        DAGBuilder("item-flow")
+        .node("i1", gate, {"next": "i2", "loop": "i1"})
+        .node("i2", recorder.node("i2"), {"done": "i3"})
+        .node("i3", recorder.node("i3"), {"done": None}),
+    )
+    builder = DAGBuilder("parent").parallel(
+        "par", ["m1", "m2", "m3", "m4"], "collect", {"success": "s"}
+    )
+    for member in ("m1", "m2", "m3", "m4"):
+        builder.node(member, recorder.node(member), {"done": None})
+    builder.scatter(
+        "s",
+        dag="item-flow",
+        source="metadata.items",
+        concurrency=1,
+        routes={"all-success": "end", "partial": "end", "all-error": None, "empty": None},
+    ).terminal("end")
+    state = Doc()
+    state.set_metadata("items", ["a", "b", "looper"])
+    result = await run(builder, state, dispatcher)
+
+    # Three placements at the top (par, s, end) and three in each clone: all fit in 3.
+    assert result.state.lifecycle.variant is LifecycleVariant.COMPLETED
+    assert result.executed_nodes == ["par", "s", "end"]
+    # Members start in scheduler order; clones one at a time (concurrency 1).
+    assert sorted(recorder.started[:4]) == ["m1", "m2", "m3", "m4"]
+    assert recorder.started[4:] == ["i2", "i3", "i2", "i3"]
+    (record,) = state.errors
+    assert record.code == "ExecutionError"
+    assert "max_steps=3" in record.message
+    assert (record.item_index, tuple(record.placement_path)) == (2, ("s", "i1"))
 
 
 # -- parallel ---------------------------------------------------------------------------
@@ -617,10 +720,14 @@ def test_parallel_takes_as_long_as_its_slowest_member(delays: list[int]) -> None
     assert timetable == {f"m{i}": (start, start + delay) for i, delay in enumerate(delays)}
 
 
+@pytest.mark.parametrize(
+    ("combine", "routed"), [("any-success", "ok"), ("all-success", "bad"), ("collect", "ok")]
+)
 async def test_a_raising_member_does_not_cancel_its_siblings(
-    recorder, autojump_clock: trio.abc.Clock
+    recorder, autojump_clock: trio.abc.Clock, combine: str, routed: str
 ) -> None:
-    """A member that raises counts as not-success; the others finish; the error is recorded."""
+    """A member that raises counts as not-success (all-success routes ``error``, collect
+    records ``None``); the others finish; the error is recorded."""
     members = {
         "boom": recorder.node(
             "boom", "success", outputs=("success", "error"), delay=1, raises=KeyError("k")
@@ -630,10 +737,14 @@ async def test_a_raising_member_does_not_cancel_its_siblings(
     with trio.fail_after(60):
         start = trio.current_time()
         doc = Doc()
-        result = await run(parallel_flow(recorder, "any-success", members), doc)
+        result = await run(parallel_flow(recorder, combine, members), doc)
     assert ("end", "steady", 5) in recorder.timetable(start)
-    assert result.executed_nodes == ["par", "ok"]
+    assert ("end", "boom", 1) not in recorder.timetable(start)
+    assert trio.current_time() - start == 5
+    assert result.executed_nodes == ["par", routed]
     assert result.state.lifecycle.variant is LifecycleVariant.COMPLETED
+    if combine == "collect":
+        assert doc.get_metadata("parallel_outputs") == {"boom": None, "steady": "success"}
     (record,) = doc.errors
     assert record.code == "KeyError"
     assert tuple(record.placement_path) == ("par", "boom")

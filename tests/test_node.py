@@ -142,6 +142,50 @@ async def test_context_in_an_embedded_child(recorder) -> None:
     assert c1.item_index is None
 
 
+async def test_services_is_the_same_object_for_every_node_at_every_depth() -> None:
+    """Phases, top-level nodes, embedded children, parallel members, scatter clones
+    (node and DAG bodies) all get the dispatcher's one services object, never a copy."""
+    services = {"db": object()}
+    seen: list[tuple[tuple[str, ...], Any]] = []
+
+    @node("look", outputs=("done",))
+    async def look(state: NodeStateBase, ctx: NodeContext[Any]) -> str:
+        seen.append((ctx.placement_path, ctx.services))
+        return "done"
+
+    dispatcher = Dagonizer(services=services)
+    dispatcher.register_dag(DAGBuilder("child").node("c1", look, {"done": None}).build())
+    dispatcher.register_dag(DAGBuilder("item-flow").node("w", look, {"done": None}).build())
+    verdicts = ("all-success", "partial", "all-error", "empty")
+    state = NodeStateBase()
+    state.set_metadata("items", [1, 2])
+    await run(
+        dispatcher,
+        DAGBuilder("flow")
+        .phase("setup", look, "pre")
+        .node("top", look, {"done": "emb"})
+        .embedded_dag("emb", "child", {"success": "par", "error": None})
+        .parallel("par", ["m"], "collect", {"success": "s"})
+        .node("m", look, {"done": None})
+        .scatter("s", look, source="metadata.items", routes=dict.fromkeys(verdicts, "s2"))
+        .scatter("s2", dag="item-flow", source="metadata.items", routes=dict.fromkeys(verdicts))
+        .phase("teardown", look, "post"),
+        state,
+    )
+    assert sorted(path for path, _ in seen) == [
+        ("emb", "c1"),
+        ("par", "m"),
+        ("s", "look"),
+        ("s", "look"),
+        ("s2", "w"),
+        ("s2", "w"),
+        ("setup",),
+        ("teardown",),
+        ("top",),
+    ]
+    assert [path for path, bag in seen if bag is not services] == []
+
+
 async def test_parallel_members_see_their_own_placement(recorder) -> None:
     """A parallel member's context names the member, under the parallel placement's path."""
     await run(

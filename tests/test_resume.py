@@ -981,6 +981,8 @@ async def test_a_missing_output_path_keeps_the_finished_child_for_resume(
     assert failed.cursor == "emb"
     assert [e.code for e in state.errors] == ["ValidationError"]
     assert "metadata.out.v" in state.errors[0].message
+    assert "'emb'" in state.errors[0].message  # names the placement too
+    assert tuple(state.errors[0].placement_path) == ("emb",)
 
     ckpt = Checkpoint.load((await Checkpoint.capture("parent", failed)).to_json())
     restored = ckpt.restore_state(Boxed.restore)

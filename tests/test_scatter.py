@@ -480,14 +480,26 @@ async def test_a_source_that_raises_fails_the_placement(
             {"source": "items", "gather": Gather.partition({"success": "config.missing"})},
         ),
         ("config.absent", {"source": "items", "inputs": {"config": "config.absent"}}),
+        ("label", {"source": "items", "gather": Gather.append("label")}),
+        ("config", {"source": "items", "gather": Gather.map({"value": "config"})}),
     ],
-    ids=["body-dag", "source-attr", "source-key", "gather-append", "gather-partition", "inputs"],
+    ids=[
+        "body-dag",
+        "source-attr",
+        "source-key",
+        "gather-append",
+        "gather-partition",
+        "inputs",
+        "gather-target-is-a-str",
+        "gather-target-is-a-dict",
+    ],
 )
 async def test_run_time_definition_errors_fail_the_placement(
     autojump_clock: MockClock, path: str, options: dict[str, Any]
 ) -> None:
-    """An unregistered body DAG, a missing source path or a missing gather target
-    fails the scatter at run time with a ValidationError naming placement and path."""
+    """An unregistered body DAG, a missing source path, a missing gather target or one
+    that is not a list fails the scatter at run time, before any clone runs, with a
+    ValidationError naming placement and path."""
     ran: list[Any] = []
 
     @node("body", outputs=("success",))

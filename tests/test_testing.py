@@ -367,12 +367,20 @@ async def test_wait_blocks_until_release(autojump_clock: trio.abc.Clock) -> None
     assert passed == [4, 4]
 
 
-async def test_release_before_wait_latches() -> None:
-    """Releasing a point nobody waits at yet lets its first waiter straight through."""
+async def test_release_before_wait_latches(autojump_clock: trio.abc.Clock) -> None:
+    """Releasing a point nobody waits at yet lets every later waiter straight through,
+    while a point never released still blocks."""
     rv = Rendezvous()
     rv.release("early")
-    with trio.fail_after(1):
+    with trio.fail_after(GUARD):
         await rv.wait("early")
+        await rv.wait("early")
+    assert trio.current_time() == 0
+    assert rv.waiting("early") == 0
+    with trio.move_on_after(5) as scope:
+        await rv.wait("never")
+    assert scope.cancelled_caught
+    assert trio.current_time() == 5
 
 
 async def test_turns_run_in_index_order(autojump_clock: trio.abc.Clock) -> None:

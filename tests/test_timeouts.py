@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import trio
 from _helpers import (
+    AGGREGATE_VERDICTS,
     GUARD,
     FlowState,
     RecordingDagonizer,
@@ -19,13 +20,16 @@ from _helpers import (
     collect,
     event_rows,
     register_scatter,
+    routes_to_terminals,
     sleeper,
+    verdict_terminals,
 )
 
 from dagon_actors import (
     BackoffStrategy,
     DAGBuilder,
     Dagonizer,
+    Gather,
     LifecycleVariant,
     NodeEvent,
     NodeTimeoutError,
@@ -256,6 +260,48 @@ async def test_retry_attribute_waits_0_05_then_0_1(autojump_clock: MockClock) ->
     assert state.errors == []
     assert dispatcher.errors == []
     assert dispatcher.starts == [("flaky", ("flaky",))]
+
+
+async def test_retried_scatter_body_warns_with_its_item_index(autojump_clock: MockClock) -> None:
+    """A scatter body with a retry attribute retries its own item only: the failed attempt
+    is a warning on the parent state carrying the item's index and the body's path, and
+    the item is still one event and one gathered result."""
+    attempts: list[tuple[int, float]] = []
+
+    async def body(state: FlowState, ctx: NodeContext[Any]) -> str:
+        item = state.metadata["item"]
+        attempts.append((item, trio.current_time()))
+        tries = [at for index, at in attempts if index == item]
+        await trio.sleep(1.0)
+        if item == 1 and len(tries) == 1:
+            raise Boom("item 1, attempt 1")
+        return "success"
+
+    policy = RetryPolicy(
+        max_attempts=2, strategy=BackoffStrategy.CONSTANT, base_delay=0.5, jitter=0
+    )
+    builder = DAGBuilder("main").scatter(
+        "s",
+        node("body", outputs=("success",), retry=policy)(body),
+        source="items",
+        gather=Gather.append("collected"),
+        routes=routes_to_terminals(AGGREGATE_VERDICTS),
+    )
+    dispatcher = RecordingDagonizer()
+    dispatcher.register_dag(verdict_terminals(builder, AGGREGATE_VERDICTS).build())
+    state = FlowState(items=[0, 1, 2])
+    with trio.fail_after(GUARD):
+        events, result = await collect(dispatcher.execute("main", state))
+
+    assert sorted(attempts) == [(0, 0.0), (1, 0.0), (1, 1.5), (2, 0.0)]
+    assert trio.current_time() == 2.5
+    assert result.executed_nodes == ["s", "on-all-success"]
+    assert state.collected == [0, 1, 2]
+    warnings = [(w.code, w.item_index, w.placement_path, w.timestamp) for w in state.warnings]
+    assert warnings == [("Boom", 1, ("s", "body"), 1.0)]
+    assert state.errors == []
+    assert dispatcher.errors == []
+    assert [e.node_name for e in events] == ["body", "body", "body", "s", "on-all-success"]
 
 
 async def test_retry_budget_spent_fails_the_placement(autojump_clock: MockClock) -> None:
