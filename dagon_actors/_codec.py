@@ -18,7 +18,8 @@ import math
 from typing import TYPE_CHECKING, Any, NewType, cast, get_args, get_origin
 
 import cattrs
-from cattrs.cols import list_structure_factory
+from cattrs import cols
+from cattrs.cols import is_mapping, list_structure_factory
 from cattrs.errors import (
     AttributeValidationNote,
     ClassValidationError,
@@ -123,7 +124,27 @@ def _strict_list_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
         def structure(value: object, cl: type) -> Any:
             if type(value) is not list:
                 raise TypeError(f"expected a list, got {type(value).__name__}")
-            return inner(value, cl)
+            return inner(cast("object", value), cl)
+
+        return structure
+
+    return factory
+
+
+def _is_json_mapping(tp: Any) -> bool:
+    return tp is not JSONObject and is_mapping(tp)
+
+
+def _strict_mapping_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    def factory(tp: Any) -> Callable[[object, type], Any]:
+        # JSON objects arrive as dicts; say so instead of cattrs' crash text.
+        make: Any = cols.mapping_structure_factory  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        inner = cast("Callable[[object, type], Any]", make(tp, converter))
+
+        def structure(value: object, cl: type) -> Any:
+            if type(value) is not dict:
+                raise TypeError(f"expected an object, got {type(value).__name__}")
+            return inner(cast("object", value), cl)
 
         return structure
 
@@ -140,6 +161,7 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_unstructure_hook(JSONObject, _unstructure_json_object)
     converter.register_structure_hook_factory(_is_primitive_list, _primitive_list_hook)
     converter.register_structure_hook_factory(_is_other_list, _strict_list_factory(converter))
+    converter.register_structure_hook_factory(_is_json_mapping, _strict_mapping_factory(converter))
     # A field typed ``object`` holds whatever JSON data it was given.
     converter.register_structure_hook_func(lambda tp: tp is object, _pass_through)
     converter.register_structure_hook(int, _strict_int)

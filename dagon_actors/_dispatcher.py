@@ -331,8 +331,13 @@ class Dagonizer(Generic[StateT, ServicesT]):
         node_name: str,
         path: tuple[str, ...],
         item_index: int | None,
+        as_warning: bool = False,
     ) -> ErrorRecord:
-        """Add an error record to ``state`` and report it to ``on_error``."""
+        """Add an error record to ``state`` and report it to ``on_error``.
+
+        With ``as_warning`` the record goes to ``state.warnings`` instead and
+        ``on_error`` is not called (post phases: their failures never fail a run).
+        """
         now = _clock.now()
         if isinstance(error, ErrorRecord):
             record = ErrorRecord(
@@ -348,6 +353,9 @@ class Dagonizer(Generic[StateT, ServicesT]):
             record = ErrorRecord.from_exception(
                 error, node=node_name, placement_path=path, item_index=item_index, timestamp=now
             )
+        if as_warning:
+            state.warnings.append(record)
+            return record
         state.errors.append(record)
         if self._hook_error:
             self._call_hook(state, self.on_error, node_name, record, state, path)
@@ -391,6 +399,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         allowed: Container[str],
         ctx: NodeContext[Any] | None = None,
         body_of: str | None = None,
+        failures_are_warnings: bool = False,
     ) -> str | ErrorRecord:
         """Run ``node`` once as placement ``node_name``, containing whatever it raises.
 
@@ -432,7 +441,12 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 output = result.output
                 for error in result.errors:
                     self._record_error(
-                        state, error, node_name=node_name, path=path, item_index=item_index
+                        state,
+                        error,
+                        node_name=node_name,
+                        path=path,
+                        item_index=item_index,
+                        as_warning=failures_are_warnings,
                     )
             else:
                 raise ExecutionError(
@@ -458,7 +472,12 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 )
         except Exception as exc:
             record = self._record_error(
-                state, exc, node_name=node_name, path=path, item_index=item_index
+                state,
+                exc,
+                node_name=node_name,
+                path=path,
+                item_index=item_index,
+                as_warning=failures_are_warnings,
             )
             if self._hook_node_end:
                 self._call_hook(state, self.on_node_end, node_name, None, state, path)

@@ -119,8 +119,7 @@ async def _run_post(
     path: tuple[str, ...],
 ) -> str | ErrorRecord:
     # A post phase failure is a warning, never an error of the run.
-    errors_before = len(frame.state.errors)
-    outcome = await dispatcher._run_node(
+    return await dispatcher._run_node(
         run,
         node,
         frame.state,
@@ -129,8 +128,5 @@ async def _run_post(
         path=path,
         item_index=frame.item_index,
         allowed=_ANY,
+        failures_are_warnings=True,
     )
-    if isinstance(outcome, ErrorRecord):
-        del frame.state.errors[errors_before:]
-        frame.state.warnings.append(outcome)
-    return outcome

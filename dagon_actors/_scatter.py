@@ -26,6 +26,7 @@ from __future__ import annotations
 # dispatcher's private helpers.
 # pyright: reportPrivateUsage=false
 import copy
+import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -45,6 +46,11 @@ if TYPE_CHECKING:
 __all__ = ["run_scatter"]
 
 _NO_ITEM = object()
+
+
+def _closed_generator(source: object) -> bool:
+    """An async generator that has finished: it cannot feed a resume."""
+    return inspect.isasyncgen(source) and cast("Any", source).ag_frame is None
 
 
 class _Source:
@@ -139,6 +145,19 @@ async def run_scatter(
     if limit is None:
         limit = max(1, len(cast("Sequence[Any]", source))) if isinstance(source, Sequence) else 1
     window = placement.reorder_window or 4 * limit
+    if progress.pulled and not progress.exhausted and _closed_generator(cast("object", source)):
+        raise dispatcher._engine_failure(
+            frame,
+            ExecutionError(
+                f"scatter {name!r} of DAG {dag.name!r}: its async generator source is closed "
+                "(an abort landed inside the generator's own __anext__, which ends it); "
+                f"resume with an iterator positioned after the {progress.pulled} item(s) "
+                "already pulled",
+                dag_name=dag.name,
+                placement=name,
+            ),
+            name,
+        )
 
     pool = _Pool(dispatcher, run, frame, placement, path, progress, folder, body_node, body_dag)
     state._resume = progress

@@ -78,3 +78,36 @@ async def test_child_phases_run_around_each_child_run(
         "post@('post',)",
     ]
     assert result.executed_nodes == ["pre", "a", "emb", "post"]
+
+
+async def test_a_failing_post_phase_is_a_warning_and_never_reaches_on_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """on_error is for records the run adds to errors; a post phase failure is only a warning."""
+    reported: list[str] = []
+
+    class Watching(Dagonizer[NodeStateBase, None]):
+        def on_error(self, node_name: str, error: Any, state: Any, placement_path: Any) -> None:
+            reported.append(node_name)
+
+    @node("work", outputs=("done",))
+    async def work(state: NodeStateBase, ctx: NodeContext[Any]) -> str:
+        return "done"
+
+    @node("cleanup", outputs=("done",))
+    async def cleanup(state: NodeStateBase, ctx: NodeContext[Any]) -> str:
+        raise RuntimeError("cleanup failed")
+
+    dispatcher = Watching()
+    dispatcher.register_dag(
+        DAGBuilder("flow", "1")
+        .node("work", work, {"done": None})
+        .phase("cleanup", cleanup, "post")
+        .build()
+    )
+    with trio.fail_after(60):
+        result = await dispatcher.execute("flow", NodeStateBase())
+    assert result.state.lifecycle.variant == LifecycleVariant.COMPLETED
+    assert result.state.errors == []
+    assert [(w.code, w.node) for w in result.state.warnings] == [("RuntimeError", "cleanup")]
+    assert reported == []

@@ -991,3 +991,61 @@ async def test_a_missing_output_path_keeps_the_finished_child_for_resume(
     assert result.state.lifecycle.variant == LifecycleVariant.COMPLETED
     assert restored.state.metadata["out"] == {"v": 42}
     assert runs == [1]  # the child ran once, before the checkpoint
+
+
+@attrs.define
+class Fed(NodeStateBase):
+    source: Any = attrs.field(default=None, metadata={"transient": True})
+    results: list[int] = attrs.Factory(list)
+
+
+async def test_resuming_from_a_generator_the_abort_closed_fails_loudly(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """An abort inside the generator's own __anext__ ends it: resuming with it fails loudly."""
+
+    async def slow_source() -> Any:
+        for i in range(6):
+            await trio.sleep(0.25)  # waits for its next item, like a real feed
+            yield i
+
+    @node("work", outputs=("success",))
+    async def work(state: Fed, ctx: NodeContext[Any]) -> str:
+        await trio.sleep(1)
+        return "success"
+
+    dispatcher: Dagonizer[Fed, None] = Dagonizer()
+    dispatcher.register_dag(
+        DAGBuilder("feed", "1")
+        .scatter(
+            "s",
+            work,
+            source="source",
+            concurrency=2,
+            gather=Gather.append("results"),
+            routes={"all-success": None, "partial": None, "all-error": None, "empty": None},
+        )
+        .build()
+    )
+    source = slow_source()
+    controller = AbortController()
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+
+            async def abort_later() -> None:
+                await trio.sleep(1.4)  # the pool has a free slot: the generator is mid-pull
+                controller.abort("stop")
+
+            nursery.start_soon(abort_later)
+            first = await dispatcher.execute("feed", Fed(source=source), abort=controller.signal)
+        assert first.cursor == "s"
+        restored = Checkpoint.load((await Checkpoint.capture("feed", first)).to_json())
+        state = restored.restore_state(Fed.restore).state
+        state.source = source  # the same, now closed, generator
+        result = await dispatcher.resume("feed", state, "s")
+    assert result.state.lifecycle.variant == LifecycleVariant.FAILED
+    assert result.cursor == "s"
+    [record] = state.errors
+    assert record.code == "ExecutionError"
+    assert "closed" in record.message
+    assert "positioned after the 2 item(s)" in record.message

@@ -797,3 +797,33 @@ async def test_a_long_async_source_with_discard_keeps_nothing_per_item(
     assert early_alive == [False, False]
     # Keeping anything per item would add at least 170,000 blocks.
     assert blocks[190_000] - blocks[20_000] < 2_000
+
+
+async def test_a_body_returning_an_undeclared_output_names_the_scatter() -> None:
+    """An undeclared body output is that item's error, and the record names body and scatter."""
+
+    @node("w", outputs=("success",))
+    async def body(state: FlowState, ctx: Any) -> str:
+        return "weird" if state.get_metadata("item") == "odd" else "success"
+
+    dispatcher: Dagonizer[FlowState, None] = Dagonizer()
+    dispatcher.register_dag(
+        DAGBuilder("sc", "1")
+        .scatter(
+            "s",
+            body,
+            source="items",
+            routes={"all-success": None, "partial": None, "all-error": None, "empty": None},
+        )
+        .build()
+    )
+    state = FlowState(items=["ok", "odd"])
+    with trio.fail_after(10):
+        result = await dispatcher.execute("sc", state)
+    assert result.executed_nodes == ["s"]
+    [record] = state.errors
+    assert record.code == "ExecutionError"
+    assert record.item_index == 1
+    assert "'w'" in record.message
+    assert "'weird'" in record.message
+    assert "scatter 's'" in record.message
