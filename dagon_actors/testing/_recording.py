@@ -276,42 +276,27 @@ class RecordingNode:
         self._calls += 1
         path = tuple(ctx.placement_path)
         index = ctx.item_index
-        self.log.append(
-            NodeRecord(
-                event="start",
-                time=trio.current_time(),
-                node=self.name,
-                placement_path=path,
-                item_index=index,
-                call=call,
-            )
-        )
-        try:
-            output = await self.inner.execute(state, ctx)
-        except BaseException as exc:
+
+        def record(event: Literal["start", "end"], **outcome: Any) -> None:
             self.log.append(
                 NodeRecord(
-                    event="end",
+                    event=event,
                     time=trio.current_time(),
                     node=self.name,
                     placement_path=path,
                     item_index=index,
                     call=call,
-                    error=exc,
+                    **outcome,
                 )
             )
+
+        record("start")
+        try:
+            output = await self.inner.execute(state, ctx)
+        except BaseException as exc:
+            record("end", error=exc)
             raise
-        self.log.append(
-            NodeRecord(
-                event="end",
-                time=trio.current_time(),
-                node=self.name,
-                placement_path=path,
-                item_index=index,
-                call=call,
-                output=output,
-            )
-        )
+        record("end", output=output)
         return output
 
     def timetable(
