@@ -384,6 +384,40 @@ class Dagonizer(Generic[StateT, ServicesT]):
             )
         )
 
+    def _context(
+        self,
+        run: Run,
+        dag_name: str,
+        node_name: str,
+        path: tuple[str, ...],
+        item_index: int | None,
+    ) -> NodeContext[Any]:
+        """The context of one node run.
+
+        Contexts are frozen and, outside a scatter item, depend only on the
+        placement path and the run's signal: each is built once per run, or
+        once and for all for runs given no abort signal of their own.
+        """
+        if item_index is not None:
+            return NodeContext(
+                services=self.services,
+                dag_name=dag_name,
+                node_name=node_name,
+                placement_path=path,
+                signal=run.signal,
+                item_index=item_index,
+            )
+        ctx = run.contexts.get(path)
+        if ctx is None:
+            ctx = run.contexts[path] = NodeContext(
+                services=self.services,
+                dag_name=dag_name,
+                node_name=node_name,
+                placement_path=path,
+                signal=run.signal,
+            )
+        return ctx
+
     # -- running one node ------------------------------------------------------------
 
     async def _run_node(
@@ -397,7 +431,6 @@ class Dagonizer(Generic[StateT, ServicesT]):
         path: tuple[str, ...],
         item_index: int | None,
         allowed: Container[str],
-        ctx: NodeContext[Any] | None = None,
         body_of: str | None = None,
         failures_are_warnings: bool = False,
     ) -> str | ErrorRecord:
@@ -409,15 +442,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         """
         if self._hook_node_start:
             self._call_hook(state, self.on_node_start, node_name, state, path)
-        if ctx is None:
-            ctx = NodeContext(
-                services=self.services,
-                dag_name=dag_name,
-                node_name=node_name,
-                placement_path=path,
-                signal=run.signal,
-                item_index=item_index,
-            )
+        ctx = self._context(run, dag_name, node_name, path, item_index)
         try:
             if type(node) is FunctionNode:
                 # @node functions are called directly: one coroutine fewer.
@@ -558,14 +583,19 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 NodeEvent(node_name=node_name, output=output, placement_path=path, skipped=skipped)
             )
 
-    def _fail(self, frame: Frame) -> None:
+    def _fail(
+        self, frame: Frame, run: Run | None = None, name: str = "", path: tuple[str, ...] = ()
+    ) -> None:
         """End ``frame`` failed with the cursor left on the failed placement.
 
-        The error record is already on the state.
+        The error record is already on the state. Given ``run``, the placement
+        ran and finished failed, so it reports its one event (output ``None``).
         """
         frame.failed = True
         frame.done = True
         frame.state.lifecycle.finish(LifecycleVariant.FAILED, _clock.now())
+        if run is not None:
+            self._emit(run, name, None, path)
 
     def _engine_failure(self, frame: Frame, error: Exception, name: str) -> PlacementFailure:
         """Record ``error`` for placement ``name``; return the failure to raise."""
@@ -611,23 +641,6 @@ class Dagonizer(Generic[StateT, ServicesT]):
                         ),
                         name,
                     )
-                # Contexts are frozen and depend only on the placement and the
-                # run's signal: build each once (per run, or once and for all
-                # for runs with no abort signal of their own).
-                item_index = frame.item_index
-                contexts = run.contexts
-                ctx = contexts.get(path) if item_index is None else None
-                if ctx is None:
-                    ctx = NodeContext(
-                        services=self.services,
-                        dag_name=dag.name,
-                        node_name=name,
-                        placement_path=path,
-                        signal=run.signal,
-                        item_index=item_index,
-                    )
-                    if item_index is None:
-                        contexts[path] = ctx
                 outcome = await self._run_node(
                     run,
                     node,
@@ -637,14 +650,12 @@ class Dagonizer(Generic[StateT, ServicesT]):
                     path=path,
                     item_index=frame.item_index,
                     allowed=placement.routes,
-                    ctx=ctx,
                 )
                 if isinstance(outcome, ErrorRecord):
                     timed_out = isinstance(outcome.exception, NodeTimeoutError)
                     if timed_out and not frame.prefix:
                         run.timeout_record = outcome
-                    self._fail(frame)
-                    self._emit(run, name, None, path)
+                    self._fail(frame, run, name, path)
                     return
                 output: str = outcome
             elif type(placement) is TerminalNode:
@@ -678,8 +689,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
         except PlacementFailure:
             if type(placement) is not SingleNode:
                 self._hook_end(frame, name, None, path)
-            self._fail(frame)
-            self._emit(run, name, None, path)
+            self._fail(frame, run, name, path)
             return
         # Every kind but a terminal routes its output.
         routes: Mapping[str, str | None] = getattr(placement, "routes")  # noqa: B009
@@ -691,8 +701,7 @@ class Dagonizer(Generic[StateT, ServicesT]):
                 placement=name,
             )
             self._engine_failure(frame, error, name)
-            self._fail(frame)
-            self._emit(run, name, None, path)
+            self._fail(frame, run, name, path)
             return
         nxt = routes[output]
         (frame.skipped if skipped else frame.executed).append(name)
