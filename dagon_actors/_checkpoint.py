@@ -20,8 +20,9 @@ names the field at fault.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, final
 
 import attrs
@@ -210,20 +211,30 @@ class Checkpoint:
             raise DAGError(
                 "checkpoint holds store(s) missing from the map: " + ", ".join(sorted(missing))
             )
+        # Phase one checks every snapshot; phase two applies them. Stores
+        # built on BaseStore check once (prepare_restore); others are checked
+        # with check_snapshot, when they have it, and restored afterwards.
+        appliers: list[Callable[[], Awaitable[None]]] = []
         for name, snapshot in self.stores.items():
-            check = getattr(stores[name], "check_snapshot", None)
-            if check is not None:
-                try:
+            store = stores[name]
+            prepare = getattr(store, "prepare_restore", None)
+            check = getattr(store, "check_snapshot", None)
+            try:
+                if prepare is not None:
+                    appliers.append(prepare(snapshot))
+                    continue
+                if check is not None:
                     check(snapshot)
-                except StoreError as exc:
-                    raise StoreError(
-                        f"store {name!r}: {exc.message}",
-                        reason=exc.reason,
-                        store=name,
-                        key=exc.key,
-                    ) from exc
-        for name, snapshot in self.stores.items():
-            await stores[name].restore(snapshot)
+            except StoreError as exc:
+                raise StoreError(
+                    f"store {name!r}: {exc.message}",
+                    reason=exc.reason,
+                    store=name,
+                    key=exc.key,
+                ) from exc
+            appliers.append(functools.partial(store.restore, snapshot))
+        for apply in appliers:
+            await apply()
 
     def restore_state(
         self, factory: Callable[[dict[str, Any]], StateT]

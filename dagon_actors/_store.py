@@ -298,8 +298,6 @@ class BaseStore(abc.ABC):
         self._prefix = _encode_namespace(namespace)
         self._lock = lock if lock is not None else StoreLock()
         self._label = f"{type(self).__name__}(namespace={namespace!r})"
-        # The snapshot check_snapshot validated last, with its checked items.
-        self._last_checked: tuple[StoreSnapshot, list[tuple[str, Any]]] | None = None
 
     @property
     def namespace(self) -> str:
@@ -495,29 +493,35 @@ class BaseStore(abc.ABC):
                 version, ``NOT_SERIALIZABLE`` for an entry that is not JSON.
                 The store is unchanged.
         """
-        checked = self._last_checked
-        self._last_checked = None
-        if checked is not None and checked[0] is snapshot:
-            # Checked a moment ago by check_snapshot (Checkpoint.restore_stores
-            # checks every store first): don't walk the entries twice.
-            items = checked[1]
-        else:
-            items = self._checked_items(snapshot)
-        await self._lock.acquire(self._label, None)
-        try:
-            await self._raw_replace(self._prefix, items)
-        finally:
-            self._lock.release()
+        await self.prepare_restore(snapshot)()
 
     # ---- beyond the protocol
 
-    def check_snapshot(self, snapshot: StoreSnapshot) -> None:
-        """Raise the ``StoreError`` that :meth:`restore` would, without restoring.
+    def prepare_restore(self, snapshot: StoreSnapshot) -> Callable[[], Awaitable[None]]:
+        """Check ``snapshot`` now; return what applies it later.
 
-        Lets a caller restoring several stores check them all before changing
-        any.
+        The two phases let a caller restoring several stores check every
+        snapshot before changing any store, without checking any twice
+        (``Checkpoint.restore_stores`` does this). The returned function
+        replaces the namespace's content atomically when awaited.
+
+        Raises:
+            StoreError: as :meth:`restore` would; nothing is changed.
         """
-        self._last_checked = (snapshot, self._checked_items(snapshot))
+        items = self._checked_items(snapshot)
+
+        async def apply() -> None:
+            await self._lock.acquire(self._label, None)
+            try:
+                await self._raw_replace(self._prefix, items)
+            finally:
+                self._lock.release()
+
+        return apply
+
+    def check_snapshot(self, snapshot: StoreSnapshot) -> None:
+        """Raise the ``StoreError`` that :meth:`restore` would, without restoring."""
+        self._checked_items(snapshot)
 
     def statistics(self) -> StoreStatistics:
         """A frozen report on the actor: whether it is busy, its queue, its size."""

@@ -774,3 +774,21 @@ async def test_update_in_one_namespace_blocks_reentry_on_the_backing(
     assert info.value.reason is StoreErrorReason.REENTRANT
     assert not await mine.has("k")
     assert not await sibling.has("k")
+
+
+async def test_prepare_restore_checks_now_and_applies_later(store: Store) -> None:
+    """prepare_restore refuses a bad snapshot at once; a good one changes nothing until applied."""
+    prepare = getattr(store, "prepare_restore", None)
+    if prepare is None:
+        pytest.skip("this store has no two-phase restore")
+    await store.set("a", 1)
+    good = await store.snapshot()
+    await store.set("a", 2)
+    bad = StoreSnapshot(version=good.version + 1, type=good.type, entries={"a": 9})
+    with pytest.raises(StoreError) as info:
+        prepare(bad)
+    assert info.value.reason is StoreErrorReason.INCOMPATIBLE_SNAPSHOT
+    apply = prepare(good)
+    assert await store.get("a") == 2  # checked, not applied
+    await apply()
+    assert await store.get("a") == 1
