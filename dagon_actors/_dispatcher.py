@@ -14,7 +14,6 @@ kind decides what follows (DESIGN.md "Nodes").
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -34,7 +33,7 @@ from dagon_actors._dag import (
 )
 from dagon_actors._errors import ExecutionError, NodeTimeoutError, ValidationError
 from dagon_actors._node import FunctionNode, NodeContext, NodeOutput, node_outputs
-from dagon_actors._paths import PathError, get_path, set_path
+from dagon_actors._paths import PathError, copy_paths
 from dagon_actors._phases import run_phases
 from dagon_actors._records import NodeEvent
 from dagon_actors._scatter import run_scatter
@@ -754,17 +753,10 @@ class Dagonizer(Generic[StateT, ServicesT]):
         copy_values: bool,
     ) -> None:
         """Copy ``{dest_path: source_path}`` values; a missing path fails the placement."""
-        for dest_path, source_path in mapping.items():
-            try:
-                value = get_path(source, source_path)
-            except PathError:
-                raise self._path_failure(frame, name, source_path, source) from None
-            if copy_values:
-                value = copy.deepcopy(value)
-            try:
-                set_path(dest, dest_path, value)
-            except PathError:
-                raise self._path_failure(frame, name, dest_path, dest) from None
+        try:
+            copy_paths(mapping, source, dest, deep=copy_values)
+        except PathError as exc:
+            raise self._path_failure(frame, name, exc.path, exc.on) from None
 
     def _path_failure(self, frame: Frame, name: str, path: str, obj: object) -> PlacementFailure:
         dag = cast("DAG", frame.dag)

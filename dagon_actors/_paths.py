@@ -7,10 +7,11 @@ Used by scatter sources, embedded ``inputs``/``outputs`` and gather targets.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-__all__ = ["PathError", "get_path", "set_path", "split_path"]
+__all__ = ["PathError", "copy_paths", "get_path", "set_path", "split_path"]
 
 _MISSING = object()
 
@@ -18,10 +19,11 @@ _MISSING = object()
 class PathError(LookupError):
     """Internal: ``path`` has no segment ``segment``; callers turn it into a ValidationError."""
 
-    def __init__(self, path: str, segment: str) -> None:
+    def __init__(self, path: str, segment: str, on: object = None) -> None:
         super().__init__(f"{path!r} has no {segment!r}")
         self.path = path
         self.segment = segment
+        self.on = on  # the object the path was followed on, when known
 
 
 def split_path(path: str) -> tuple[str, ...]:
@@ -68,3 +70,25 @@ def set_path(obj: object, path: str, value: object) -> None:
     if not hasattr(target, last):
         raise PathError(path, last)
     setattr(target, last, value)
+
+
+def copy_paths(mapping: Mapping[str, str], source: object, dest: object, *, deep: bool) -> None:
+    """Copy ``{dest_path: source_path}`` from ``source`` to ``dest``.
+
+    Keys are destinations, values are sources (embedded ``inputs`` /
+    ``outputs``, scatter ``inputs``). With ``deep`` the values are deep copies.
+
+    Raises:
+        PathError: a path is missing; ``on`` is the object it was followed on.
+    """
+    for dest_path, source_path in mapping.items():
+        try:
+            value = get_path(source, source_path)
+        except PathError as exc:
+            raise PathError(exc.path, exc.segment, source) from None
+        if deep:
+            value = copy.deepcopy(value)
+        try:
+            set_path(dest, dest_path, value)
+        except PathError as exc:
+            raise PathError(exc.path, exc.segment, dest) from None

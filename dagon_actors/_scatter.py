@@ -25,7 +25,6 @@ from __future__ import annotations
 # The scatter is the dispatcher's own code, split out for size: it uses the
 # dispatcher's private helpers.
 # pyright: reportPrivateUsage=false
-import copy
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -34,7 +33,7 @@ import trio
 
 from dagon_actors._errors import ExecutionError, ValidationError
 from dagon_actors._gather import GatherRecord, bind
-from dagon_actors._paths import PathError, get_path, set_path
+from dagon_actors._paths import PathError, copy_paths, get_path
 from dagon_actors._progress import Frame, PendingItem, ScatterProgress
 
 if TYPE_CHECKING:
@@ -268,9 +267,7 @@ class _Pool:
         clone = parent.clone()
         clone.metadata[self.placement.item_key] = item
         clone.metadata["item_index"] = index
-        for dest, src in self.placement.inputs.items():
-            value = get_path(parent, src)
-            set_path(clone, dest, copy.deepcopy(value))
+        copy_paths(self.placement.inputs, parent, clone, deep=True)
         return clone
 
     async def clone(self, index: int, pending: PendingItem) -> None:
