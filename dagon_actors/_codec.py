@@ -115,16 +115,26 @@ def _is_other_list(tp: Any) -> bool:
     return (tp is list or get_origin(tp) is list) and not _is_primitive_list(tp)
 
 
-def _strict_list_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
+def _exactly(
+    json_type: type[Any],
+    what: str,
+    make: Callable[[Any, cattrs.Converter], Any],
+    converter: cattrs.Converter,
+) -> Callable[[Any], Any]:
+    """A hook factory that admits only ``json_type`` before cattrs' own hook.
+
+    cattrs turns any iterable into a list (``""`` and ``{}`` become ``[]``) and
+    crashes with an unhelpful message on a list where a mapping belongs; JSON
+    has exactly one container of each kind, so anything else is refused.
+    """
+
     def factory(tp: Any) -> Callable[[object, type], Any]:
-        # cattrs turns any iterable into a list ("" and {} become []); JSON
-        # only has lists, so anything else is refused.
-        inner = list_structure_factory(tp, converter)
+        inner = cast("Callable[[object, type], Any]", make(tp, converter))
 
         def structure(value: object, cl: type) -> Any:
-            if type(value) is not list:
-                raise TypeError(f"expected a list, got {type(value).__name__}")
-            return inner(cast("object", value), cl)
+            if type(value) is not json_type:
+                raise TypeError(f"expected {what}, got {type(value).__name__}")
+            return inner(value, cl)
 
         return structure
 
@@ -133,22 +143,6 @@ def _strict_list_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
 
 def _is_json_mapping(tp: Any) -> bool:
     return tp is not JSONObject and is_mapping(tp)
-
-
-def _strict_mapping_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
-    def factory(tp: Any) -> Callable[[object, type], Any]:
-        # JSON objects arrive as dicts; say so instead of cattrs' crash text.
-        make: Any = cols.mapping_structure_factory  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-        inner = cast("Callable[[object, type], Any]", make(tp, converter))
-
-        def structure(value: object, cl: type) -> Any:
-            if type(value) is not dict:
-                raise TypeError(f"expected an object, got {type(value).__name__}")
-            return inner(cast("object", value), cl)
-
-        return structure
-
-    return factory
 
 
 def _pass_through(value: object, _: type) -> object:
@@ -160,8 +154,13 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(JSONObject, _structure_json_object)
     converter.register_unstructure_hook(JSONObject, _unstructure_json_object)
     converter.register_structure_hook_factory(_is_primitive_list, _primitive_list_hook)
-    converter.register_structure_hook_factory(_is_other_list, _strict_list_factory(converter))
-    converter.register_structure_hook_factory(_is_json_mapping, _strict_mapping_factory(converter))
+    make_mapping: Any = cols.mapping_structure_factory  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    converter.register_structure_hook_factory(
+        _is_other_list, _exactly(list, "a list", list_structure_factory, converter)
+    )
+    converter.register_structure_hook_factory(
+        _is_json_mapping, _exactly(dict, "an object", make_mapping, converter)
+    )
     # A field typed ``object`` holds whatever JSON data it was given.
     converter.register_structure_hook_func(lambda tp: tp is object, _pass_through)
     converter.register_structure_hook(int, _strict_int)
